@@ -1,0 +1,75 @@
+# ackbot - build, run, test. `make run` and `make test` install missing Debian packages first.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/ackbot
+SYSCONFDIR ?= /etc/ackbot
+DESTDIR ?=
+
+CC      ?= cc
+PKGS     = libwebsockets libcurl jansson libpcre2-8 sqlite3 libuv yaml-0.1 libutf8proc libcrypto
+# -Wno-unused-parameter: callback tables (lws, libuv, curl) have parameters most callbacks ignore.
+WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+BUILD   ?= build
+SRCS     = $(wildcard bot/*.c bot/sources/*.c)
+OBJS     = $(SRCS:%.c=$(BUILD)/%.o)
+LIBOBJS  = $(filter-out $(BUILD)/bot/main.o,$(OBJS))
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test-deps run test unit integration asan install uninstall clean check-config
+
+all: deps
+	@$(MAKE) --no-print-directory $(BUILD)/ackbot
+
+deps:
+	@sh deploy/install-deps.sh build
+
+test-deps:
+	@sh deploy/install-deps.sh test
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -Ibot -c $< -o $@
+
+$(BUILD)/ackbot: $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ibot -Itests/unit -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS)
+
+-include $(OBJS:.o=.d)
+
+# The bundled config: console on a terminal, webhook when ACKBOT_WEBHOOK_SECRET is set.
+run: all
+	./$(BUILD)/ackbot run -c config/ackbot.yaml
+
+# Unit tests, then integration tests against the real binary and local stand-ins.
+# The last line is "N passed, N failed".
+test: test-deps all
+	@$(MAKE) --no-print-directory $(UNIT_BINS)
+	@/usr/bin/python3 tests/run.py --build $(BUILD) $(TESTFLAGS)
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: test-deps
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" test
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/intents $(DESTDIR)$(SYSCONFDIR)
+	install -m 0755 $(BUILD)/ackbot $(DESTDIR)$(BINDIR)/ackbot
+	install -m 0644 intents/*.yaml $(DESTDIR)$(DATADIR)/intents/
+	install -m 0644 config/ackbot.yaml $(DESTDIR)$(DATADIR)/ackbot.yaml.example
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ackbot
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-asan tests/log

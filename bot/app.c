@@ -1,0 +1,894 @@
+/* app.c - the daemon: start-up order, the durable intake (group commit, then acknowledge),
+ * processing, the sender, the handoff log, the admin listener, signals, reload, drain. */
+#include "app.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "handoff.h"
+#include "http.h"
+#include "httpc.h"
+#include "intents.h"
+#include "log.h"
+#include "metrics.h"
+#include "pipeline.h"
+#include "store.h"
+
+#define PROCESS_BATCH 256
+#define SEND_MAX_IN_FLIGHT 64
+
+struct intake_item {
+	struct mention m;
+	app_intake_fn *cb;
+	void *arg;
+	int result;
+	struct intake_item *next;
+};
+
+struct in_flight {
+	int64_t row;
+	int attempts;
+	int64_t mention_row;
+	int64_t received_ms;
+	char *source;
+	char *text;
+};
+
+struct app {
+	uv_loop_t loop;
+	char *config_path;
+	struct config *cfg;
+	struct intents *intents;
+	struct store *store;
+	struct http_server *http;
+	struct httpc *httpc;
+	struct handoff_log *hlog;
+	struct source **src;
+	size_t nsrc;
+
+	uv_check_t check;	/* after each poll: commit the intake batch, then work */
+	uv_idle_t idle;		/* keeps poll from blocking while work is pending */
+	uv_timer_t work_timer;	/* retries of processing/logging after a store error */
+	uv_timer_t send_timer;	/* next due reply */
+	uv_timer_t drain_timer;
+	uv_signal_t sig_term, sig_int, sig_hup;
+
+	struct intake_item *in_head, **in_tail;
+	struct in_flight *fl;
+	size_t nfl, capfl;
+
+	int need_process, need_send, need_log, log_recover;
+	int draining, closed;
+	int64_t started_ms;
+};
+
+uv_loop_t *app_loop(struct app *a) { return &a->loop; }
+struct http_server *app_http(struct app *a) { return a->http; }
+struct httpc *app_httpc(struct app *a) { return a->httpc; }
+const struct config *app_config(struct app *a) { return a->cfg; }
+
+static void idle_cb(uv_idle_t *h) { (void)h; }
+
+static void
+wake(struct app *a)
+{
+	if (!a->closed)
+		uv_idle_start(&a->idle, idle_cb);
+}
+
+static struct source *
+find_source(struct app *a, const char *name)
+{
+	for (size_t i = 0; i < a->nsrc; i++)
+		if (strcmp(a->src[i]->name, name) == 0)
+			return a->src[i];
+	return NULL;
+}
+
+int
+app_intake(struct app *a, struct mention *m, app_intake_fn *cb, void *arg)
+{
+	struct intake_item *it;
+
+	if (a->draining)
+		return ACK_ETEMP;
+	it = calloc(1, sizeof(*it));
+	if (it == NULL)
+		return ACK_ENOMEM;
+	it->m = *m;
+	memset(m, 0, sizeof(*m));
+	it->cb = cb;
+	it->arg = arg;
+	*a->in_tail = it;
+	a->in_tail = &it->next;
+	wake(a);
+	return 0;
+}
+
+/* Group commit: every mention that arrived during this loop iteration in one transaction;
+ * the sources hear the outcome only after COMMIT returned. */
+static void
+flush_intake(struct app *a)
+{
+	struct intake_item *list = a->in_head, *it;
+	struct ack_err err;
+	int rc, result = INTAKE_ACCEPTED;
+
+	if (list == NULL)
+		return;
+	a->in_head = NULL;
+	a->in_tail = &a->in_head;
+	ack_err_clear(&err);
+	rc = a->store->ops->begin(a->store, &err);
+	for (it = list; rc == 0 && it != NULL; it = it->next) {
+		int dup = 0;
+		rc = a->store->ops->mention_put(a->store, &it->m, &dup, &err);
+		it->result = dup ? INTAKE_DUPLICATE : INTAKE_ACCEPTED;
+	}
+	if (rc == 0)
+		rc = a->store->ops->commit(a->store, &err);
+	if (rc != 0) {
+		a->store->ops->rollback(a->store);
+		log_error("inbox", "commit_failed", "error=%s", log_q(err.msg));
+		result = INTAKE_FAILED;
+	}
+	while (list != NULL) {
+		it = list;
+		list = it->next;
+		if (result == INTAKE_FAILED)
+			it->result = INTAKE_FAILED;
+		if (it->result == INTAKE_ACCEPTED) {
+			metrics_inc(M_MENTIONS_RECEIVED, it->m.source);
+			a->need_process = 1;
+		} else if (it->result == INTAKE_DUPLICATE) {
+			metrics_inc(M_MENTIONS_DUPLICATE, it->m.source);
+		}
+		if (it->cb != NULL)
+			it->cb(it->arg, it->result, &it->m);
+		mention_clear(&it->m);
+		free(it);
+	}
+}
+
+static void
+work_timer_cb(uv_timer_t *t)
+{
+	struct app *a = t->data;
+
+	a->need_process = a->need_log = 1;
+	wake(a);
+}
+
+/* After a store or disk error: try again in a second, without spinning. */
+static void
+retry_later(struct app *a)
+{
+	if (!uv_is_active((uv_handle_t *)&a->work_timer))
+		uv_timer_start(&a->work_timer, work_timer_cb, 1000, 0);
+}
+
+static void
+notice(struct app *a, const struct mention *m, const struct pipeline_result *res)
+{
+	struct source *s = find_source(a, m->source);
+	struct source_notice n;
+
+	log_info("pipeline", "decided", "source=%s mention=%s intent=%s action=%s reason=%s ticket=%s",
+	    log_q(m->source), log_q(m->platform_id), res->intent ? res->intent : "-",
+	    res->action, res->reason, res->ticket[0] ? res->ticket : "-");
+	metrics_inc(M_MENTIONS_PROCESSED, res->intent ? res->intent : "(none)");
+	if (res->ticket[0])
+		metrics_inc(M_HANDOFFS_CREATED, res->queue);
+	if (res->limit_hit) {
+		metrics_inc(M_MATCH_LIMIT_HITS, NULL);
+		log_warn("pipeline", "match_limit", "source=%s mention=%s ticket=%s",
+		    log_q(m->source), log_q(m->platform_id), res->ticket);
+	}
+	if (s == NULL || s->ops->notice == NULL)
+		return;
+	memset(&n, 0, sizeof(n));
+	n.platform_id = m->platform_id;
+	n.intent = res->intent;
+	n.action = res->action;
+	n.reason = res->reason;
+	n.ticket = res->ticket[0] ? res->ticket : NULL;
+	n.queue = res->queue;
+	n.priority = res->ticket[0] ? handoff_priority_name(res->priority) : NULL;
+	s->ops->notice(s, &n);
+}
+
+static size_t
+max_len_for(struct app *a, const char *source)
+{
+	struct source *s = find_source(a, source);
+
+	return s ? s->max_length : 500;
+}
+
+/* The last resort for a mention the pipeline could not handle: a person looks at it. */
+static int
+fail_to_person(struct app *a, struct mention *m, const char *why)
+{
+	struct store *st = a->store;
+	struct handoff h;
+	struct decision_rec d;
+	struct ack_err err;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	memset(&d, 0, sizeof(d));
+	h.mention_row = m->row;
+	h.reason = (char *)"processing_failed";
+	h.queue = (char *)"support";
+	h.priority = HANDOFF_HIGH;
+	h.created_ms = store_now_ms();
+	d.action = "handoff";
+	d.reason = "processing_failed";
+	rc = st->ops->begin(st, &err);
+	if (rc == 0)
+		rc = st->ops->handoff_put(st, &h, &err);
+	if (rc == 0)
+		rc = st->ops->mention_finish(st, m->row, &d, &err);
+	if (rc == 0)
+		rc = st->ops->commit(st, &err);
+	if (rc != 0)
+		st->ops->rollback(st);
+	log_error("pipeline", "processing_failed", "source=%s mention=%s error=%s handed_off=%d",
+	    log_q(m->source), log_q(m->platform_id), log_q(why), rc == 0);
+	h.reason = h.queue = NULL;
+	handoff_clear(&h);
+	return rc;
+}
+
+static void
+process_pending(struct app *a)
+{
+	struct store *st = a->store;
+	struct mention *v = NULL;
+	struct pipeline_result *res = NULL;
+	struct ack_err err;
+	size_t n = 0;
+	int rc;
+
+	a->need_process = 0;
+	for (;;) {
+		ack_err_clear(&err);
+		if ((rc = st->ops->begin(st, &err)) != 0)
+			goto retry;
+		if ((rc = st->ops->mention_pending(st, PROCESS_BATCH, &v, &n, &err)) != 0)
+			goto rollback;
+		if (n == 0) {
+			st->ops->rollback(st);
+			free(v);
+			return;
+		}
+		res = calloc(n, sizeof(*res));
+		if (res == NULL) {
+			rc = ACK_ENOMEM;
+			goto rollback;
+		}
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = pipeline_apply(a->cfg, a->intents, st, &v[i],
+			    max_len_for(a, v[i].source), &res[i], &err);
+		if (rc == 0)
+			rc = st->ops->commit(st, &err);
+		if (rc != 0) {
+			st->ops->rollback(st);
+			if (rc == ACK_EIO || rc == ACK_ETEMP || rc == ACK_ENOMEM)
+				goto retry_free;
+			/* one mention the pipeline cannot handle must not hold up the rest */
+			for (size_t i = 0; i < n; i++) {
+				ack_err_clear(&err);
+				rc = st->ops->begin(st, &err);
+				if (rc == 0)
+					rc = pipeline_apply(a->cfg, a->intents, st, &v[i],
+					    max_len_for(a, v[i].source), &res[i], &err);
+				if (rc == 0)
+					rc = st->ops->commit(st, &err);
+				if (rc == 0) {
+					notice(a, &v[i], &res[i]);
+					continue;
+				}
+				st->ops->rollback(st);
+				if (rc == ACK_EIO || rc == ACK_ETEMP || rc == ACK_ENOMEM ||
+				    fail_to_person(a, &v[i], err.msg) != 0)
+					goto retry_free;
+			}
+		} else {
+			for (size_t i = 0; i < n; i++)
+				notice(a, &v[i], &res[i]);
+		}
+		free(res);
+		res = NULL;
+		mention_free_array(v, n);
+		v = NULL;
+		a->need_log = 1;
+		a->need_send = 1;
+		if (n < PROCESS_BATCH)
+			return;
+	}
+rollback:
+	st->ops->rollback(st);
+retry_free:
+	free(res);
+	mention_free_array(v, n);
+retry:
+	log_error("pipeline", "store_error", "error=%s retry_ms=1000", log_q(err.msg));
+	retry_later(a);
+}
+
+static void
+flush_log(struct app *a)
+{
+	struct ack_err err;
+	size_t n = 0;
+
+	a->need_log = 0;
+	ack_err_clear(&err);
+	if (handoff_log_flush(a->hlog, a->store, a->log_recover, &n, &err) != 0) {
+		log_error("handoff", "log_failed", "error=%s retry_ms=1000", log_q(err.msg));
+		a->log_recover = 1;	/* a line may be half written: check before rewriting */
+		retry_later(a);
+		return;
+	}
+	a->log_recover = 0;
+}
+
+/* ---- sender ---- */
+
+static int64_t
+backoff_ms(const struct config *c, int attempts)
+{
+	int64_t d = c->backoff_min_ms;
+
+	for (int i = 1; i < attempts && d < c->backoff_max_ms; i++)
+		d *= 2;
+	if (d > c->backoff_max_ms)
+		d = c->backoff_max_ms;
+	/* "equal jitter": half fixed, half random, so retries of many replies spread out */
+	return d / 2 + (d > 1 ? (int64_t)(random() % (d / 2 + 1)) : 0);
+}
+
+static void send_due(struct app *a);
+
+static void
+send_timer_cb(uv_timer_t *t)
+{
+	struct app *a = t->data;
+
+	a->need_send = 1;
+	wake(a);
+}
+
+static void
+schedule_send(struct app *a)
+{
+	struct ack_err err;
+	int64_t next = 0, now = store_now_ms(), delay;
+
+	if (a->store->ops->reply_next_due(a->store, &next, &err) != 0 || next == 0) {
+		uv_timer_stop(&a->send_timer);
+		return;
+	}
+	delay = next - now;
+	if (delay < 0)
+		delay = 0;
+	if (delay > 60000)
+		delay = 60000;
+	uv_timer_start(&a->send_timer, send_timer_cb, (uint64_t)delay + 1, 0);
+}
+
+static struct in_flight *
+fl_add(struct app *a, const struct reply *r)
+{
+	struct in_flight *f;
+
+	if (a->nfl == a->capfl) {
+		size_t cap = a->capfl ? a->capfl * 2 : 16;
+		struct in_flight *n = realloc(a->fl, cap * sizeof(*n));
+		if (n == NULL)
+			return NULL;
+		a->fl = n;
+		a->capfl = cap;
+	}
+	f = &a->fl[a->nfl];
+	memset(f, 0, sizeof(*f));
+	f->row = r->row;
+	f->attempts = r->attempts;
+	f->mention_row = r->mention_row;
+	f->received_ms = r->mention_received_ms;
+	f->source = strdup(r->source);
+	f->text = strdup(r->text);
+	if (f->source == NULL || f->text == NULL) {
+		free(f->source);
+		free(f->text);
+		return NULL;
+	}
+	a->nfl++;
+	return f;
+}
+
+static void
+send_due(struct app *a)
+{
+	struct store *st = a->store;
+	struct reply *v = NULL;
+	size_t n = 0;
+	struct ack_err err;
+	int64_t now = store_now_ms();
+	int rc;
+
+	a->need_send = 0;
+	if (a->nfl >= SEND_MAX_IN_FLIGHT)
+		return;
+	ack_err_clear(&err);
+	rc = st->ops->begin(st, &err);
+	if (rc == 0)
+		rc = st->ops->reply_due(st, now, a->cfg->send_timeout_ms + 5000,
+		    SEND_MAX_IN_FLIGHT - a->nfl, &v, &n, &err);
+	/* replies for a source that is not running wait; they are not attempts */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct source *s = find_source(a, v[i].source);
+		if (s == NULL || !s->active) {
+			rc = st->ops->reply_update(st, v[i].row, REPLY_PENDING, v[i].attempts,
+			    now + 60000, "source not running", &err);
+			v[i].row = 0;
+		}
+	}
+	if (rc == 0)
+		rc = st->ops->commit(st, &err);
+	if (rc != 0) {
+		st->ops->rollback(st);
+		reply_free_array(v, n);
+		log_error("sender", "store_error", "error=%s", log_q(err.msg));
+		uv_timer_start(&a->send_timer, send_timer_cb, 1000, 0);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct source *s;
+		if (v[i].row == 0)
+			continue;
+		s = find_source(a, v[i].source);
+		if (fl_add(a, &v[i]) == NULL) {
+			log_error("sender", "oom", "reply=%lld", (long long)v[i].row);
+			continue;	/* the lease runs out and it is tried again */
+		}
+		ack_err_clear(&err);
+		if (s->ops->send(s, &v[i], &err) != 0) {
+			struct send_outcome o = { SEND_RETRY, -1, "" };
+			snprintf(o.error, sizeof(o.error), "%s", err.msg);
+			app_reply_done(a, v[i].row, &o);
+		}
+	}
+	reply_free_array(v, n);
+	schedule_send(a);
+}
+
+static int
+hand_off_failed_reply(struct app *a, const struct in_flight *f, const char *why,
+    struct ack_err *err)
+{
+	struct store *st = a->store;
+	struct handoff h;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	rc = st->ops->handoff_by_mention(st, f->mention_row, &h, err);
+	if (rc == 0) {		/* a person already has this mention */
+		handoff_clear(&h);
+		return 0;
+	}
+	if (rc != ACK_ENOENT)
+		return rc;
+	memset(&h, 0, sizeof(h));
+	h.mention_row = f->mention_row;
+	h.reason = (char *)"delivery_failed";
+	h.queue = (char *)"support";
+	h.priority = HANDOFF_HIGH;
+	h.reply = f->text;
+	h.created_ms = store_now_ms();
+	rc = st->ops->handoff_put(st, &h, err);
+	if (rc == 0) {
+		metrics_inc(M_HANDOFFS_CREATED, "support");
+		log_warn("sender", "handed_off", "reply=%lld ticket=%s error=%s",
+		    (long long)f->row, h.ticket, log_q(why));
+	}
+	free(h.ticket);
+	return rc;
+}
+
+void
+app_reply_done(struct app *a, int64_t row, const struct send_outcome *o)
+{
+	struct store *st = a->store;
+	struct in_flight f;
+	struct ack_err err;
+	int64_t now = store_now_ms();
+	size_t i;
+	int rc, result = o->result;
+
+	for (i = 0; i < a->nfl; i++)
+		if (a->fl[i].row == row)
+			break;
+	if (i == a->nfl)
+		return;
+	f = a->fl[i];
+	a->fl[i] = a->fl[--a->nfl];
+	f.attempts++;
+	if (result == SEND_RETRY && f.attempts >= a->cfg->send_max_attempts)
+		result = SEND_FAIL;
+	ack_err_clear(&err);
+	rc = st->ops->begin(st, &err);
+	if (rc == 0) {
+		if (result == SEND_OK) {
+			rc = st->ops->reply_update(st, row, REPLY_SENT, f.attempts, 0, NULL, &err);
+		} else if (result == SEND_RETRY) {
+			int64_t d = backoff_ms(a->cfg, f.attempts);
+			if (o->retry_after_ms > d)
+				d = o->retry_after_ms > a->cfg->backoff_max_ms * 4 ?
+				    a->cfg->backoff_max_ms * 4 : o->retry_after_ms;
+			rc = st->ops->reply_update(st, row, REPLY_PENDING, f.attempts, now + d,
+			    o->error, &err);
+			log_warn("sender", "retry", "source=%s reply=%lld attempt=%d retry_ms=%lld error=%s",
+			    log_q(f.source), (long long)row, f.attempts, (long long)d, log_q(o->error));
+		} else {
+			rc = st->ops->reply_update(st, row, REPLY_FAILED, f.attempts, 0, o->error, &err);
+			if (rc == 0)
+				rc = hand_off_failed_reply(a, &f, o->error, &err);
+		}
+	}
+	if (rc == 0)
+		rc = st->ops->commit(st, &err);
+	if (rc != 0) {
+		st->ops->rollback(st);
+		/* the lease expires and the reply is tried again with the same key */
+		log_error("sender", "store_error", "reply=%lld error=%s", (long long)row, log_q(err.msg));
+	} else if (result == SEND_OK) {
+		metrics_inc(M_REPLIES_SENT, f.source);
+		metrics_observe(M_REPLY_LATENCY, (double)(now - f.received_ms) / 1000.0);
+		log_info("sender", "sent", "source=%s reply=%lld attempts=%d", log_q(f.source),
+		    (long long)row, f.attempts);
+	} else if (result == SEND_RETRY) {
+		metrics_inc(M_REPLIES_RETRIED, f.source);
+	} else {
+		metrics_inc(M_REPLIES_FAILED, f.source);
+		log_warn("sender", "failed", "source=%s reply=%lld attempts=%d error=%s",
+		    log_q(f.source), (long long)row, f.attempts, log_q(o->error));
+		a->need_log = 1;
+	}
+	free(f.source);
+	free(f.text);
+	a->need_send = 1;
+	wake(a);
+}
+
+/* ---- the loop's work point ---- */
+
+static void begin_close(struct app *a);
+
+static void
+check_cb(uv_check_t *h)
+{
+	struct app *a = h->data;
+
+	flush_intake(a);
+	if (a->need_process)
+		process_pending(a);
+	if (a->need_log)
+		flush_log(a);
+	if (a->need_send && !a->closed)
+		send_due(a);
+	if (a->in_head == NULL && !a->need_send && !a->need_process && !a->need_log)
+		uv_idle_stop(&a->idle);
+	if (a->draining && !a->closed && a->in_head == NULL && a->nfl == 0)
+		begin_close(a);
+}
+
+/* ---- admin ---- */
+
+static void
+admin_handler(struct http_req *req, void *arg)
+{
+	struct app *a = arg;
+	const char *path = http_req_path(req);
+
+	if (strcmp(http_req_method(req), "GET") != 0 && strcmp(http_req_method(req), "HEAD") != 0) {
+		http_respond(req, 405, "text/plain", "method not allowed\n", 19);
+		return;
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		if (a->draining)
+			http_respond(req, 503, "text/plain", "draining\n", 9);
+		else
+			http_respond(req, 200, "text/plain", "ok\n", 3);
+	} else if (strcmp(path, "/metrics") == 0) {
+		struct metrics_gauges g;
+		struct ack_err err;
+		char *body;
+
+		memset(&g, 0, sizeof(g));
+		a->store->ops->handoff_count(a->store, HANDOFF_OPEN, &g.handoffs_open, &err);
+		a->store->ops->reply_counts(a->store, &g.replies_pending, &err);
+		g.uptime_s = (store_now_ms() - a->started_ms) / 1000;
+		body = metrics_render(&g);
+		if (body == NULL) {
+			http_respond(req, 500, "text/plain", "out of memory\n", 14);
+			return;
+		}
+		http_respond(req, 200, "text/plain; version=0.0.4", body, strlen(body));
+		free(body);
+	} else {
+		http_respond(req, 404, "text/plain", "not found\n", 10);
+	}
+}
+
+/* ---- signals, reload, shutdown ---- */
+
+static void
+reload(struct app *a)
+{
+	struct diag d;
+	struct config *nc;
+	struct intents *ni = NULL;
+
+	diag_init(&d);
+	nc = config_load(a->config_path, &d);
+	if (nc != NULL)
+		ni = intents_load(nc, &d);
+	if (nc == NULL || ni == NULL) {
+		for (size_t i = 0; i < d.n; i++)
+			log_error("main", "reload_error", "at=%s:%d:%d msg=%s", d.items[i].file,
+			    d.items[i].line, d.items[i].col, log_q(d.items[i].msg));
+		log_error("main", "reload", "ok=0 errors=%zu kept=previous", d.errors);
+		config_free(nc);
+		diag_free(&d);
+		return;
+	}
+	diag_free(&d);
+	/* sources keep their listeners: their keys take effect at the next start */
+	{
+		struct config *old = a->cfg;
+		intents_free(a->intents);
+		a->intents = ni;
+		a->cfg = nc;
+		log_set_level(nc->log_level);
+		config_free(old);
+	}
+	log_info("main", "reload", "ok=1 intents=%zu", a->intents->n);
+}
+
+static void
+drain_timeout_cb(uv_timer_t *t)
+{
+	struct app *a = t->data;
+
+	log_warn("main", "drain_timeout", "in_flight=%zu", a->nfl);
+	begin_close(a);
+}
+
+void
+app_stop(struct app *a)
+{
+	if (a->draining)
+		return;
+	a->draining = 1;
+	log_info("main", "draining", "in_flight=%zu", a->nfl);
+	for (size_t i = 0; i < a->nsrc; i++)
+		if (a->src[i]->ops->stop != NULL)
+			a->src[i]->ops->stop(a->src[i]);
+	uv_timer_start(&a->drain_timer, drain_timeout_cb, (uint64_t)a->cfg->drain_ms, 0);
+	wake(a);
+}
+
+static void
+signal_cb(uv_signal_t *s, int signum)
+{
+	struct app *a = s->data;
+
+	if (signum == SIGHUP)
+		reload(a);
+	else
+		app_stop(a);
+}
+
+static void
+begin_close(struct app *a)
+{
+	if (a->closed)
+		return;
+	a->closed = 1;
+	flush_intake(a);	/* answers still held get theirs (or 503) before the sockets go */
+	if (a->need_log)
+		flush_log(a);
+	uv_stop(&a->loop);
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static int
+mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int
+start_sources(struct app *a, struct diag *d)
+{
+	a->src = calloc(a->cfg->nsources ? a->cfg->nsources : 1, sizeof(*a->src));
+	if (a->src == NULL)
+		return -1;
+	for (size_t i = 0; i < a->cfg->nsources; i++) {
+		struct source_conf *sc = &a->cfg->sources[i];
+		const struct source_ops *ops = source_find_type(sc->type);
+		struct source *s = NULL;
+
+		if (ops == NULL) {
+			diag_add(d, DIAG_ERROR, a->cfg->path, sc->line, sc->col, NULL,
+			    "unknown source type '%s'", sc->type);
+			continue;
+		}
+		if (sc->enabled == CONF_OFF)
+			continue;
+		if (ops->configure(&s, a, sc, a->cfg, d) != 0 || s == NULL)
+			continue;
+		a->src[a->nsrc++] = s;
+	}
+	return d->errors ? -1 : 0;
+}
+
+int
+app_run(const char *config_path)
+{
+	struct app app, *a = &app;
+	struct diag d;
+	struct ack_err err;
+	int code = 3;
+
+	memset(a, 0, sizeof(*a));
+	a->in_tail = &a->in_head;
+	a->config_path = (char *)config_path;
+	a->started_ms = store_now_ms();
+	srandom((unsigned)(a->started_ms ^ getpid()));
+	diag_init(&d);
+	ack_err_clear(&err);
+
+	a->cfg = config_load(config_path, &d);
+	if (a->cfg != NULL)
+		a->intents = intents_load(a->cfg, &d);
+	if (a->cfg == NULL || a->intents == NULL) {
+		diag_print(&d, stderr);
+		fprintf(stderr, "ackbot: not started: fix the errors above (ackbot check -c %s)\n",
+		    config_path);
+		diag_free(&d);
+		config_free(a->cfg);
+		return 1;
+	}
+	log_set_level(a->cfg->log_level);
+	if (mkdir_p(a->cfg->data_dir) != 0) {
+		log_error("main", "start_failed", "error=%s data_dir=%s", log_q(strerror(errno)),
+		    log_q(a->cfg->data_dir));
+		goto out_cfg;
+	}
+	if (store_open(&a->store, a->cfg->db_path, 0, &err) != 0 ||
+	    a->store->ops->reply_release_leases(a->store, store_now_ms(), &err) != 0 ||
+	    handoff_log_open(&a->hlog, a->cfg->handoff_log, &err) != 0) {
+		log_error("main", "start_failed", "error=%s", log_q(err.msg));
+		goto out_store;
+	}
+	uv_loop_init(&a->loop);
+	if (http_open(&a->http, &a->loop, &err) != 0 || httpc_open(&a->httpc, &a->loop, &err) != 0) {
+		log_error("main", "start_failed", "error=%s", log_q(err.msg));
+		goto out_loop;
+	}
+	if (start_sources(a, &d) != 0) {
+		diag_print(&d, stderr);
+		goto out_loop;
+	}
+	for (size_t i = 0; i < a->nsrc; i++) {
+		ack_err_clear(&err);
+		if (a->src[i]->ops->start(a->src[i], &err) != 0) {
+			log_error("main", "start_failed", "source=%s error=%s", log_q(a->src[i]->name),
+			    log_q(err.msg));
+			goto out_loop;
+		}
+	}
+	if (a->cfg->admin_host != NULL) {
+		static const char *const no_headers[] = { NULL };
+		struct http_listener_conf lc = { "admin", a->cfg->admin_host, a->cfg->admin_port,
+			4096, no_headers, admin_handler, a };
+		if (http_listen(a->http, &lc, &err) != 0) {
+			log_error("main", "start_failed", "error=%s", log_q(err.msg));
+			goto out_loop;
+		}
+	}
+	uv_check_init(&a->loop, &a->check);
+	a->check.data = a;
+	uv_check_start(&a->check, check_cb);
+	uv_idle_init(&a->loop, &a->idle);
+	a->idle.data = a;
+	uv_timer_init(&a->loop, &a->work_timer);
+	a->work_timer.data = a;
+	uv_timer_init(&a->loop, &a->send_timer);
+	a->send_timer.data = a;
+	uv_timer_init(&a->loop, &a->drain_timer);
+	a->drain_timer.data = a;
+	uv_signal_init(&a->loop, &a->sig_term);
+	uv_signal_init(&a->loop, &a->sig_int);
+	uv_signal_init(&a->loop, &a->sig_hup);
+	a->sig_term.data = a->sig_int.data = a->sig_hup.data = a;
+	uv_signal_start(&a->sig_term, signal_cb, SIGTERM);
+	uv_signal_start(&a->sig_int, signal_cb, SIGINT);
+	uv_signal_start(&a->sig_hup, signal_cb, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* resume: unfinished mentions, unlogged handoffs, pending replies */
+	a->need_process = a->need_send = a->need_log = 1;
+	a->log_recover = 1;
+	wake(a);
+	log_info("main", "ready", "pid=%d intents=%zu sources=%zu admin=%s:%d", (int)getpid(),
+	    a->intents->n, a->nsrc, a->cfg->admin_host ? a->cfg->admin_host : "off",
+	    a->cfg->admin_port);
+
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	code = 0;
+	log_info("main", "stopping", "in_flight=%zu", a->nfl);
+
+out_loop:
+	for (size_t i = 0; i < a->nsrc; i++)
+		a->src[i]->ops->free(a->src[i]);
+	free(a->src);
+	a->src = NULL;
+	a->nsrc = 0;
+	http_close(a->http);
+	httpc_close(a->httpc);
+	uv_walk(&a->loop, close_walk, NULL);
+	uv_run(&a->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&a->loop);
+	for (size_t i = 0; i < a->nfl; i++) {
+		free(a->fl[i].source);
+		free(a->fl[i].text);
+	}
+	free(a->fl);
+	while (a->in_head != NULL) {
+		struct intake_item *it = a->in_head;
+		a->in_head = it->next;
+		mention_clear(&it->m);
+		free(it);
+	}
+out_store:
+	handoff_log_close(a->hlog);
+	store_close(a->store);
+out_cfg:
+	intents_free(a->intents);
+	config_free(a->cfg);
+	diag_free(&d);
+	if (code == 0)
+		log_info("main", "stopped", NULL);
+	return code;
+}

@@ -1,0 +1,573 @@
+/* cli.c - the `ackbot` command line: run, check, intents test|verify, handoff list|show|
+ * claim|resolve. Exit codes: 0 ok, 1 failure (validation, verify, no such ticket),
+ * 2 usage, 3 the daemon could not start. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "config.h"
+#include "handoff.h"
+#include "intents.h"
+#include "log.h"
+#include "pipeline.h"
+#include "source.h"
+#include "store.h"
+#include "text.h"
+
+#define EXIT_USAGE 2
+
+static const char *
+default_config(void)
+{
+	const char *e = getenv("ACKBOT_CONFIG");
+
+	return e && *e ? e : "config/ackbot.yaml";
+}
+
+static const char usage_main[] =
+    "usage: ackbot COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  run [-c FILE]                     run the daemon\n"
+    "  check [-c FILE]                   validate config, intents and templates\n"
+    "  intents test [-c FILE] [--json] [--source NAME] [--lang LL] [TEXT]\n"
+    "                                    show which intent fires and the reply (stdin: one per line)\n"
+    "  intents verify [-c FILE]          run every intent's examples\n"
+    "  handoff list [-c FILE] [--status open|claimed|resolved|all] [--json]\n"
+    "  handoff show [-c FILE] [--json] TICKET\n"
+    "  handoff claim [-c FILE] TICKET [--note TEXT]\n"
+    "  handoff resolve [-c FILE] TICKET [--note TEXT]\n"
+    "  version                           print the version\n"
+    "\n"
+    "-c FILE defaults to $ACKBOT_CONFIG, else config/ackbot.yaml.\n"
+    "Every command takes --help. Exit codes: 0 ok; 1 validation failed, examples failed or\n"
+    "no such ticket; 2 usage error; 3 the daemon could not start.\n";
+
+static int usage_error(const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ackbot: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage);
+	return EXIT_USAGE;
+}
+
+/* Parses -c/--config, --help and the command's own flags. Returns -1 to continue, or an
+ * exit code. flags: a NULL-terminated list of "name" (boolean) or "name=" (takes a value);
+ * values land in vals[i] (NULL when absent; "1" for booleans). */
+static int
+parse_opts(int argc, char **argv, const char *usage, const char *const *flags,
+    const char **vals, const char **config, int *first_arg)
+{
+	struct option opts[16];
+	int n = 0, c, idx;
+
+	*config = default_config();
+	opts[n++] = (struct option){ "config", required_argument, NULL, 'c' };
+	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	for (int i = 0; flags && flags[i] && n < 14; i++) {
+		size_t l = strlen(flags[i]);
+		int has_arg = l > 0 && flags[i][l - 1] == '=';
+		static char names[16][32];
+		snprintf(names[i], sizeof(names[i]), "%.*s", (int)(has_arg ? l - 1 : l), flags[i]);
+		opts[n++] = (struct option){ names[i], has_arg ? required_argument : no_argument,
+			NULL, 1000 + i };
+		vals[i] = NULL;
+	}
+	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+c:h", opts, &idx)) != -1) {
+		if (c == 'c')
+			*config = optarg;
+		else if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		} else if (c >= 1000)
+			vals[c - 1000] = optarg ? optarg : "1";
+		else
+			return usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+	}
+	*first_arg = optind;
+	return -1;
+}
+
+/* ---- check ---- */
+
+static const char usage_check[] =
+    "usage: ackbot check [-c FILE]\n"
+    "Validates the configuration, every intent file and every reply template. Each problem\n"
+    "is printed as file:line:column: error: message, with a hint. Exit 1 on any error.\n";
+
+static int
+validate_sources(struct config *c, struct diag *d)
+{
+	size_t active = 0;
+
+	for (size_t i = 0; i < c->nsources; i++) {
+		const struct source_ops *ops = source_find_type(c->sources[i].type);
+		struct source *s = NULL;
+		if (ops == NULL) {
+			diag_add(d, DIAG_ERROR, c->path, c->sources[i].line, c->sources[i].col,
+			    "known types: console, webhook", "unknown source type '%s'", c->sources[i].type);
+			continue;
+		}
+		if (ops->configure(&s, NULL, &c->sources[i], c, d) == 0 && s != NULL) {
+			ops->free(s);
+			if (c->sources[i].enabled != CONF_OFF)
+				active++;
+		}
+	}
+	return (int)active;
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	const char *config, *vals[1];
+	struct diag d;
+	struct config *c;
+	struct intents *in = NULL;
+	size_t npat = 0;
+	int first, rc, nsrc = 0;
+
+	if ((rc = parse_opts(argc, argv, usage_check, NULL, vals, &config, &first)) >= 0)
+		return rc;
+	if (first < argc)
+		return usage_error(usage_check, "unexpected argument '%s'", argv[first]);
+	diag_init(&d);
+	c = config_load(config, &d);
+	if (c != NULL) {
+		nsrc = validate_sources(c, &d);
+		in = intents_load(c, &d);
+	}
+	diag_print(&d, stderr);
+	if (d.errors > 0 || c == NULL || in == NULL) {
+		fprintf(stderr, "%zu error%s, %zu warning%s\n", d.errors, d.errors == 1 ? "" : "s",
+		    d.warnings, d.warnings == 1 ? "" : "s");
+		rc = 1;
+	} else {
+		for (size_t i = 0; i < in->n; i++)
+			npat += in->v[i].npatterns;
+		printf("ok: %zu intents, %zu patterns, %d sources (%zu warnings)\n", in->n, npat, nsrc,
+		    d.warnings);
+		rc = 0;
+	}
+	intents_free(in);
+	config_free(c);
+	diag_free(&d);
+	return rc;
+}
+
+/* ---- intents ---- */
+
+static const char usage_intents_test[] =
+    "usage: ackbot intents test [-c FILE] [--json] [--source NAME] [--lang LL] [--name NAME]\n"
+    "                           [--supporter] [TEXT]\n"
+    "Shows which intent fires for TEXT and why (pattern index, captures) and the rendered\n"
+    "reply. Without TEXT, reads one mention per line from stdin and prints one result per\n"
+    "line (JSON lines with --json). Nothing is stored or sent.\n";
+
+static const char usage_intents_verify[] =
+    "usage: ackbot intents verify [-c FILE]\n"
+    "Runs every intent's examples through the whole set: `match` examples must pick that\n"
+    "intent (with the expected captures), `no_match` examples must not. Exit 1 on failure.\n";
+
+static int
+load_all(const char *config, struct config **c, struct intents **in)
+{
+	struct diag d;
+
+	diag_init(&d);
+	*in = NULL;
+	*c = config_load(config, &d);
+	if (*c != NULL)
+		*in = intents_load(*c, &d);
+	if (*c == NULL || *in == NULL) {
+		diag_print(&d, stderr);
+		fprintf(stderr, "ackbot: fix the errors above (ackbot check -c %s)\n", config);
+		diag_free(&d);
+		config_free(*c);
+		*c = NULL;
+		return 1;
+	}
+	diag_free(&d);
+	return 0;
+}
+
+static void
+test_one(const struct config *c, const struct intents *in, const char *text, const char *source,
+    const char *lang, const char *name, int supporter, int as_json)
+{
+	struct mention m;
+	struct author_facts f;
+	struct plan p;
+	struct ack_err err;
+	char *reply = NULL;
+	const char *ticket = "T-EXAMPLE";
+
+	memset(&m, 0, sizeof(m));
+	m.source = (char *)source;
+	m.platform_id = (char *)"test";
+	m.text = (char *)text;
+	m.author_id = (char *)"tester";
+	m.author_handle = (char *)"tester";
+	m.author_name = (char *)name;
+	m.lang = (char *)lang;
+	memset(&f, 0, sizeof(f));
+	f.is_supporter = supporter;
+	ack_err_clear(&err);
+	if (pipeline_plan(c, in, &m, &f, 0, &p, &err) != 0) {
+		fprintf(stderr, "ackbot: %s\n", err.msg);
+		return;
+	}
+	if (p.tmpl != NULL)
+		reply = pipeline_render(&p, &m, p.handoff ? ticket : NULL, 500, &err);
+	if (as_json) {
+		json_t *o = json_object(), *caps = json_object();
+		char *s;
+		for (size_t i = 0; i < p.match.ncaps; i++)
+			json_object_set_new(caps, p.match.caps[i].name, json_string(p.match.caps[i].value));
+		json_object_set_new(o, "text", json_string(text));
+		json_object_set_new(o, "intent", p.match.intent ? json_string(p.match.intent->name) : json_null());
+		json_object_set_new(o, "pattern", p.match.intent ? json_integer(p.match.pattern_index) : json_null());
+		json_object_set_new(o, "captures", caps);
+		json_object_set_new(o, "reply", reply ? json_string(reply) : json_null());
+		json_object_set_new(o, "handoff", json_boolean(p.handoff));
+		json_object_set_new(o, "queue", p.handoff ? json_string(p.queue ? p.queue : "support") : json_null());
+		json_object_set_new(o, "priority", p.handoff ? json_string(handoff_priority_name(p.priority)) : json_null());
+		json_object_set_new(o, "lang", p.reply_lang ? json_string(p.reply_lang) :
+		    (p.lang ? json_string(p.lang) : json_null()));
+		json_object_set_new(o, "reason", json_string(p.reason ? p.reason : ""));
+		json_object_set_new(o, "limit_hit", json_boolean(p.match.limit_hit));
+		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (s != NULL)
+			puts(s);
+		free(s);
+		json_decref(o);
+	} else {
+		const struct intent *it = p.match.intent;
+		printf("text:     %s\n", p.text);
+		if (p.match.limit_hit)
+			printf("intent:   (none: PCRE2 limit hit in '%s' pattern %d; handed to a person)\n",
+			    p.match.limit_intent ? p.match.limit_intent->name : "?", p.match.limit_pattern);
+		else if (it != NULL)
+			printf("intent:   %s (priority %d, pattern %d: %s)\n", it->name, it->priority,
+			    p.match.pattern_index, it->patterns[p.match.pattern_index].src);
+		else
+			printf("intent:   (none matched)\n");
+		printf("captures:");
+		for (size_t i = 0; i < p.match.ncaps; i++)
+			printf(" %s=%s", p.match.caps[i].name, p.match.caps[i].value);
+		printf("%s\n", p.match.ncaps ? "" : " (none)");
+		printf("reply:    %s\n", reply ? reply : "(none)");
+		if (p.handoff)
+			printf("handoff:  queue '%s', %s priority (reason: %s)\n",
+			    p.queue ? p.queue : "support", handoff_priority_name(p.priority), p.reason);
+		else
+			printf("handoff:  no (reason: %s)\n", p.reason);
+	}
+	fflush(stdout);
+	free(reply);
+	pipeline_plan_clear(&p);
+}
+
+static int
+cmd_intents_test(int argc, char **argv)
+{
+	static const char *const flags[] = { "json", "source=", "lang=", "name=", "supporter", NULL };
+	const char *config, *vals[5];
+	struct config *c;
+	struct intents *in;
+	int first, rc;
+
+	if ((rc = parse_opts(argc, argv, usage_intents_test, flags, vals, &config, &first)) >= 0)
+		return rc;
+	if (load_all(config, &c, &in) != 0)
+		return 1;
+	log_min_level = LOG_ERROR;
+	if (first < argc) {
+		size_t len = 0;
+		char *text;
+		for (int i = first; i < argc; i++)
+			len += strlen(argv[i]) + 1;
+		text = calloc(1, len + 1);
+		for (int i = first; text && i < argc; i++) {
+			strcat(text, argv[i]);
+			if (i + 1 < argc)
+				strcat(text, " ");
+		}
+		if (text != NULL)
+			test_one(c, in, text, vals[1] ? vals[1] : "console", vals[2], vals[3],
+			    vals[4] != NULL, vals[0] != NULL);
+		free(text);
+	} else {
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		while ((n = getline(&line, &cap, stdin)) >= 0) {
+			while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+				line[--n] = '\0';
+			test_one(c, in, line, vals[1] ? vals[1] : "console", vals[2], vals[3],
+			    vals[4] != NULL, vals[0] != NULL);
+		}
+		free(line);
+	}
+	intents_free(in);
+	config_free(c);
+	return 0;
+}
+
+static int
+cmd_intents_verify(int argc, char **argv)
+{
+	const char *config, *vals[1];
+	struct config *c;
+	struct intents *in;
+	size_t passed = 0, failed = 0;
+	int first, rc;
+
+	if ((rc = parse_opts(argc, argv, usage_intents_verify, NULL, vals, &config, &first)) >= 0)
+		return rc;
+	if (first < argc)
+		return usage_error(usage_intents_verify, "unexpected argument '%s'", argv[first]);
+	if (load_all(config, &c, &in) != 0)
+		return 1;
+	rc = intents_verify(in, (const char *const *)c->handles, c->nhandles, stdout, &passed, &failed);
+	intents_free(in);
+	config_free(c);
+	return rc == 0 && failed == 0 ? 0 : 1;
+}
+
+/* ---- handoff ---- */
+
+static const char usage_handoff[] =
+    "usage: ackbot handoff list [-c FILE] [--status open|claimed|resolved|all] [--json] [--limit N]\n"
+    "       ackbot handoff show [-c FILE] [--json] TICKET\n"
+    "       ackbot handoff claim [-c FILE] TICKET [--note TEXT]\n"
+    "       ackbot handoff resolve [-c FILE] TICKET [--note TEXT]\n"
+    "The handoff queue: mentions a person must look at. Safe while the daemon runs.\n"
+    "Exit 1 when TICKET does not exist.\n";
+
+static int
+open_store(const char *config, int readonly, struct config **c, struct store **st)
+{
+	struct diag d;
+	struct ack_err err;
+
+	diag_init(&d);
+	*st = NULL;
+	*c = config_load(config, &d);
+	if (*c == NULL) {
+		diag_print(&d, stderr);
+		diag_free(&d);
+		return 1;
+	}
+	diag_free(&d);
+	if (access((*c)->db_path, F_OK) != 0) {
+		fprintf(stderr, "ackbot: no store at %s yet (start the daemon once: ackbot run -c %s)\n",
+		    (*c)->db_path, config);
+		config_free(*c);
+		return 1;
+	}
+	if (store_open(st, (*c)->db_path, readonly, &err) != 0) {
+		fprintf(stderr, "ackbot: %s\n", err.msg);
+		config_free(*c);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+print_handoff_line(const struct handoff *h)
+{
+	char t[40], text[90];
+	size_t n;
+
+	handoff_format_time(h->created_ms, t, sizeof(t));
+	t[16] = '\0';
+	snprintf(text, sizeof(text), "%s", h->text);
+	for (char *p = text; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	n = strlen(text);
+	if (n >= sizeof(text) - 1)
+		text_truncate(text, 60, "…");
+	printf("%-10s %-8s %-6s %-10s %-16s %-16s %-16s %s\n", h->ticket,
+	    handoff_status_name(h->status), handoff_priority_name(h->priority), h->queue,
+	    h->intent ? h->intent : "-", h->author_handle ? h->author_handle : "-", t, text);
+}
+
+static int
+cmd_handoff(int argc, char **argv)
+{
+	static const char *const flags[] = { "json", "status=", "note=", "limit=", NULL };
+	const char *config, *vals[4], *verb;
+	struct config *c;
+	struct store *st;
+	struct ack_err err;
+	int first, rc;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage_handoff, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	verb = argv[1];
+	if ((rc = parse_opts(argc - 1, argv + 1, usage_handoff, flags, vals, &config, &first)) >= 0)
+		return rc;
+	first += 1;
+	if (strcmp(verb, "list") == 0) {
+		int status = vals[1] ? handoff_status_parse(vals[1]) : HANDOFF_OPEN;
+		long limit = vals[3] ? strtol(vals[3], NULL, 10) : 100000;
+		struct handoff *v;
+		size_t n;
+		if (status < 0)
+			return usage_error(usage_handoff, "unknown status '%s'", vals[1]);
+		if (first < argc)
+			return usage_error(usage_handoff, "unexpected argument '%s'", argv[first]);
+		if (open_store(config, 1, &c, &st) != 0)
+			return 1;
+		rc = st->ops->handoff_list(st, status, limit > 0 ? (size_t)limit : 1, &v, &n, &err);
+		if (rc != 0) {
+			fprintf(stderr, "ackbot: %s\n", err.msg);
+		} else if (vals[0]) {
+			json_t *a = json_array();
+			char *s;
+			for (size_t i = 0; i < n; i++)
+				json_array_append_new(a, handoff_to_json(&v[i]));
+			s = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			if (s != NULL)
+				puts(s);
+			free(s);
+			json_decref(a);
+		} else {
+			printf("%-10s %-8s %-6s %-10s %-16s %-16s %-16s %s\n", "TICKET", "STATUS", "PRIO",
+			    "QUEUE", "INTENT", "AUTHOR", "CREATED (UTC)", "TEXT");
+			for (size_t i = 0; i < n; i++)
+				print_handoff_line(&v[i]);
+			printf("%zu %s handoff%s\n", n, status == HANDOFF_ANY ? "" :
+			    handoff_status_name(status), n == 1 ? "" : "s");
+		}
+		if (rc == 0)
+			handoff_free_array(v, n);
+	} else if (strcmp(verb, "show") == 0 || strcmp(verb, "resolve") == 0 ||
+	    strcmp(verb, "claim") == 0) {
+		struct handoff h;
+		if (first >= argc)
+			return usage_error(usage_handoff, "%s needs a TICKET", verb);
+		if (first + 1 < argc)
+			return usage_error(usage_handoff, "unexpected argument '%s'", argv[first + 1]);
+		if (open_store(config, strcmp(verb, "show") == 0, &c, &st) != 0)
+			return 1;
+		if (strcmp(verb, "show") != 0) {
+			rc = st->ops->handoff_set_status(st, argv[first],
+			    strcmp(verb, "resolve") == 0 ? HANDOFF_RESOLVED : HANDOFF_CLAIMED, vals[2],
+			    store_now_ms(), &err);
+			if (rc == 0)
+				printf("%s %s\n", argv[first], strcmp(verb, "resolve") == 0 ? "resolved" : "claimed");
+		} else {
+			rc = st->ops->handoff_get(st, argv[first], &h, &err);
+			if (rc == 0) {
+				json_t *o = handoff_to_json(&h);
+				char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+				if (vals[0] && s != NULL) {
+					puts(s);
+				} else {
+					const char *key;
+					json_t *val;
+					json_object_foreach(o, key, val) {
+						char *vs = json_is_string(val) ? NULL : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+						printf("%-12s %s\n", key, vs ? vs : json_string_value(val));
+						free(vs);
+					}
+				}
+				free(s);
+				json_decref(o);
+				handoff_clear(&h);
+			}
+		}
+		if (rc != 0)
+			fprintf(stderr, "ackbot: %s\n", rc == ACK_ENOENT ? "no such ticket" : err.msg);
+	} else {
+		return usage_error(usage_handoff, "unknown handoff command '%s'", verb);
+	}
+	store_close(st);
+	config_free(c);
+	return rc == 0 ? 0 : 1;
+}
+
+/* ---- run ---- */
+
+static const char usage_run[] =
+    "usage: ackbot run [-c FILE]\n"
+    "Runs the daemon: every enabled source, the sender, the admin listener.\n"
+    "SIGTERM/SIGINT drain and stop; SIGHUP reloads the configuration and intents (the old\n"
+    "ones stay when the new ones have errors). Logs go to stderr, one logfmt line per event.\n"
+    "Exit 0 after a clean stop, 1 on configuration errors, 3 when it could not start.\n";
+
+static int
+cmd_run(int argc, char **argv)
+{
+	const char *config, *vals[1];
+	int first, rc;
+
+	if ((rc = parse_opts(argc, argv, usage_run, NULL, vals, &config, &first)) >= 0)
+		return rc;
+	if (first < argc)
+		return usage_error(usage_run, "unexpected argument '%s'", argv[first]);
+	return app_run(config);
+}
+
+int
+cli_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("ackbot %s\n", ACKBOT_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "handoff") == 0)
+		return cmd_handoff(argc - 1, argv + 1);
+	if (strcmp(argv[1], "intents") == 0) {
+		if (argc >= 3 && strcmp(argv[2], "test") == 0)
+			return cmd_intents_test(argc - 2, argv + 2);
+		if (argc >= 3 && strcmp(argv[2], "verify") == 0)
+			return cmd_intents_verify(argc - 2, argv + 2);
+		if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+			fputs(usage_intents_test, stdout);
+			fputs(usage_intents_verify, stdout);
+			return 0;
+		}
+		fputs(usage_intents_test, stderr);
+		fputs(usage_intents_verify, stderr);
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "ackbot: unknown command '%s'\n%s", argv[1], usage_main);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,450 @@
+/* http.c - HTTP listeners on libwebsockets (libuv event lib, foreign loop). One protocol
+ * callback; bodies arrive in pieces and the handler runs at BODY_COMPLETION; answers are
+ * written from HTTP_WRITEABLE, so a handler may answer later (after a store commit). */
+#include "http.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+
+struct listener {
+	struct http_listener_conf conf;
+	char *name;
+	size_t nheaders;
+	struct lws_vhost *vh;
+	struct listener *next;
+};
+
+struct http_server {
+	uv_loop_t *loop;
+	struct lws_context *ctx;
+	struct listener *listeners;
+	struct lws_protocols protocols[2];
+};
+
+struct http_req {
+	struct listener *l;
+	struct lws *wsi;	/* NULL once the connection is gone */
+	char method[8];
+	char path[512];
+	char **hdr;		/* values, parallel to l->conf.headers */
+	size_t nhdr;
+	char *body;
+	size_t len, cap;
+	int too_big;
+	int held;
+	int responded;
+	int close_after;
+	int status;
+	char ctype[64];
+	unsigned char *resp;	/* LWS_PRE bytes of headroom first */
+	size_t resp_len;
+	int64_t start_us;
+	char peer[64];
+};
+
+struct pss {
+	struct http_req *req;
+};
+
+int64_t
+http_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+req_free(struct http_req *r)
+{
+	if (r == NULL)
+		return;
+	if (r->hdr != NULL)
+		for (size_t i = 0; i < r->nhdr; i++)
+			free(r->hdr[i]);
+	free(r->hdr);
+	free(r->body);
+	free(r->resp);
+	free(r);
+}
+
+const char *http_req_method(const struct http_req *r) { return r->method; }
+const char *http_req_path(const struct http_req *r) { return r->path; }
+const char *http_req_listener(const struct http_req *r) { return r->l->name; }
+const char *http_req_peer(const struct http_req *r) { return r->peer; }
+int64_t http_req_start_us(const struct http_req *r) { return r->start_us; }
+
+const char *
+http_req_header(const struct http_req *r, const char *name)
+{
+	for (size_t i = 0; i < r->l->nheaders; i++)
+		if (strcmp(r->l->conf.headers[i], name) == 0)
+			return r->hdr[i];
+	return NULL;
+}
+
+const char *
+http_req_body(const struct http_req *r, size_t *len)
+{
+	*len = r->len;
+	return r->body ? r->body : "";
+}
+
+void
+http_req_hold(struct http_req *r)
+{
+	r->held = 1;
+}
+
+void
+http_respond(struct http_req *r, int status, const char *content_type, const char *body,
+    size_t len)
+{
+	if (r->wsi == NULL) {		/* the client went away while we worked */
+		req_free(r);
+		return;
+	}
+	r->status = status;
+	snprintf(r->ctype, sizeof(r->ctype), "%s", content_type);
+	r->resp = malloc(LWS_PRE + len + 1);
+	if (r->resp != NULL) {
+		memcpy(r->resp + LWS_PRE, body, len);
+		r->resp_len = len;
+	} else {
+		r->status = 500;
+		r->close_after = 1;
+	}
+	r->responded = 1;
+	lws_callback_on_writable(r->wsi);
+}
+
+static int
+copy_hdr(struct lws *wsi, const char *name, char **out)
+{
+	char lname[80];
+	int n, len;
+
+	*out = NULL;
+	n = snprintf(lname, sizeof(lname), "%s:", name);
+	if (n <= 0 || (size_t)n >= sizeof(lname))
+		return 0;
+	len = lws_hdr_custom_length(wsi, lname, n);
+	if (len < 0)
+		return 0;
+	*out = malloc((size_t)len + 1);
+	if (*out == NULL)
+		return -1;
+	if (lws_hdr_custom_copy(wsi, *out, len + 1, lname, n) < 0)
+		(*out)[0] = '\0';
+	return 0;
+}
+
+static const struct {
+	enum lws_token_indexes tok;
+	const char *name;
+} methods[] = {
+	{ WSI_TOKEN_GET_URI, "GET" },
+	{ WSI_TOKEN_POST_URI, "POST" },
+	{ WSI_TOKEN_PUT_URI, "PUT" },
+	{ WSI_TOKEN_PATCH_URI, "PATCH" },
+	{ WSI_TOKEN_DELETE_URI, "DELETE" },
+	{ WSI_TOKEN_OPTIONS_URI, "OPTIONS" },
+	{ WSI_TOKEN_HEAD_URI, "HEAD" },
+};
+
+static struct http_req *
+req_new(struct lws *wsi, struct listener *l, const char *uri)
+{
+	struct http_req *r = calloc(1, sizeof(*r));
+	char cl[32];
+
+	if (r == NULL)
+		return NULL;
+	r->l = l;
+	r->wsi = wsi;
+	r->start_us = http_now_us();
+	r->hdr = calloc(l->nheaders ? l->nheaders : 1, sizeof(char *));
+	if (r->hdr == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->nhdr = l->nheaders;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
+			snprintf(r->method, sizeof(r->method), "%s", methods[i].name);
+			break;
+		}
+	snprintf(r->path, sizeof(r->path), "%s", uri ? uri : "/");
+	for (size_t i = 0; i < l->nheaders; i++)
+		if (copy_hdr(wsi, l->conf.headers[i], &r->hdr[i]) != 0) {
+			req_free(r);
+			return NULL;
+		}
+	lws_get_peer_simple(wsi, r->peer, sizeof(r->peer));
+	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+	    strtoull(cl, NULL, 10) > l->conf.body_limit)
+		r->too_big = 1;
+	return r;
+}
+
+static int
+has_body(struct lws *wsi)
+{
+	char v[32];
+
+	if (lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+		return strtoull(v, NULL, 10) > 0;
+	if (lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+		return 1;
+	return 0;
+}
+
+static void
+respond_json_error(struct http_req *r, int status, const char *msg)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "{\"error\":\"%s\"}\n", msg);
+
+	http_respond(r, status, "application/json", buf, (size_t)n);
+}
+
+static void
+dispatch(struct http_req *r)
+{
+	if (r->too_big) {
+		metrics_inc(M_WEBHOOK_REJECTED, "413");
+		log_warn("http", "rejected", "listener=%s status=413 reason=body_too_large peer=%s",
+		    r->l->name, r->peer);
+		r->close_after = 1;
+		respond_json_error(r, 413, "body too large");
+		return;
+	}
+	r->l->conf.handler(r, r->l->conf.arg);
+}
+
+static int
+write_answer(struct lws *wsi, struct http_req *r)
+{
+	unsigned char hbuf[LWS_PRE + 1024], *start = hbuf + LWS_PRE, *p = start,
+	    *end = hbuf + sizeof(hbuf) - 1;
+
+	if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->ctype,
+	    (lws_filepos_t)r->resp_len, &p, end))
+		return -1;
+	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+	    (const unsigned char *)"no-store", 8, &p, end))
+		return -1;
+	if (r->close_after && lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
+	    (const unsigned char *)"close", 5, &p, end))
+		return -1;
+	if (lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	if (r->resp_len > 0 && r->resp != NULL &&
+	    lws_write(wsi, r->resp + LWS_PRE, r->resp_len, LWS_WRITE_HTTP_FINAL) < (int)r->resp_len)
+		return -1;
+	return 0;
+}
+
+static int
+callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct pss *pss = user;
+	struct lws_vhost *vh = lws_get_vhost(wsi);
+	struct listener *l = vh ? lws_vhost_user(vh) : NULL;
+	struct http_req *r;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		if (l == NULL)
+			return -1;
+		if (pss->req != NULL) {		/* a pipelined request before we answered */
+			pss->req->wsi = NULL;
+			if (!pss->req->held)
+				req_free(pss->req);
+			pss->req = NULL;
+		}
+		r = req_new(wsi, l, in);
+		if (r == NULL)
+			return -1;
+		pss->req = r;
+		if (r->too_big || !has_body(wsi))
+			dispatch(r);
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY:
+		r = pss->req;
+		if (r == NULL)
+			return -1;
+		if (r->too_big)
+			return 0;
+		if (r->len + len > l->conf.body_limit) {
+			r->too_big = 1;
+			free(r->body);
+			r->body = NULL;
+			r->len = r->cap = 0;
+			return 0;
+		}
+		if (r->len + len + 1 > r->cap) {
+			size_t cap = r->cap ? r->cap : 4096;
+			char *b;
+			while (cap < r->len + len + 1)
+				cap *= 2;
+			b = realloc(r->body, cap);
+			if (b == NULL)
+				return -1;
+			r->body = b;
+			r->cap = cap;
+		}
+		memcpy(r->body + r->len, in, len);
+		r->len += len;
+		r->body[r->len] = '\0';
+		return 0;
+
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		r = pss->req;
+		if (r == NULL)
+			return -1;
+		if (!r->responded)
+			dispatch(r);
+		return 0;
+
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		r = pss->req;
+		if (r == NULL || !r->responded)
+			return 0;
+		pss->req = NULL;
+		{
+			int close_after = r->close_after;
+			int rc = write_answer(wsi, r);
+			req_free(r);
+			if (rc != 0 || close_after)
+				return -1;
+		}
+		if (lws_http_transaction_completed(wsi))
+			return -1;
+		return 0;
+
+	case LWS_CALLBACK_CLOSED_HTTP:
+		r = pss->req;
+		pss->req = NULL;
+		if (r != NULL) {
+			r->wsi = NULL;
+			if (!r->held || r->responded)
+				req_free(r);
+		}
+		return 0;
+
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static void
+lws_log_emit(int level, const char *line)
+{
+	char buf[256];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (level & LLL_ERR)
+		log_error("lws", "lws_error", "msg=%s", log_q(buf));
+	else
+		log_warn("lws", "lws_warning", "msg=%s", log_q(buf));
+}
+
+int
+http_open(struct http_server **out, uv_loop_t *loop, struct ack_err *err)
+{
+	struct lws_context_creation_info info;
+	struct http_server *s;
+	void *foreign[1] = { loop };
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	s->loop = loop;
+	s->protocols[0].name = "http";
+	s->protocols[0].callback = callback_http;
+	s->protocols[0].per_session_data_size = sizeof(struct pss);
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBUV |
+	    LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.foreign_loops = foreign;
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = s->protocols;
+	info.timeout_secs = 20;
+	s->ctx = lws_create_context(&info);
+	if (s->ctx == NULL) {
+		free(s);
+		return ack_fail(err, ACK_EIO,
+		    "cannot create the libwebsockets context (is libwebsockets-evlib-uv installed?)");
+	}
+	*out = s;
+	return 0;
+}
+
+int
+http_listen(struct http_server *s, const struct http_listener_conf *c, struct ack_err *err)
+{
+	struct lws_context_creation_info info;
+	struct listener *l;
+
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	l->conf = *c;
+	l->name = strdup(c->name);
+	if (l->name == NULL) {
+		free(l);
+		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	}
+	l->conf.name = l->name;
+	while (c->headers != NULL && c->headers[l->nheaders] != NULL)
+		l->nheaders++;
+	memset(&info, 0, sizeof(info));
+	info.vhost_name = l->name;
+	info.port = c->port;
+	info.iface = c->host;
+	info.protocols = s->protocols;
+	info.user = l;
+	info.options = LWS_SERVER_OPTION_LIBUV;
+	info.keepalive_timeout = 30;
+	l->vh = lws_create_vhost(s->ctx, &info);
+	if (l->vh == NULL) {
+		free(l->name);
+		free(l);
+		return ack_fail(err, ACK_EIO, "cannot listen on %s:%d for %s (address in use?)",
+		    c->host, c->port, c->name);
+	}
+	l->next = s->listeners;
+	s->listeners = l;
+	return 0;
+}
+
+void
+http_close(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	lws_context_destroy(s->ctx);
+	while (s->listeners != NULL) {
+		struct listener *l = s->listeners;
+		s->listeners = l->next;
+		free(l->name);
+		free(l);
+	}
+	free(s);
+}

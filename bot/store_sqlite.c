@@ -1,0 +1,851 @@
+/* store_sqlite.c - the SQLite backend: WAL, synchronous=FULL, prepared statements, one
+ * writer. A COMMIT here is what lets a source acknowledge a mention. */
+#include "store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define SCHEMA_VERSION 1
+
+enum {
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
+	Q_MENTION_PUT, Q_MENTION_PENDING, Q_MENTION_FINISH,
+	Q_AUTHOR_MENTIONS, Q_AUTHOR_LAST_REPLY, Q_THREAD_REPLIED,
+	Q_REPLY_PUT, Q_REPLY_DUE, Q_REPLY_LEASE, Q_REPLY_NEXT_DUE, Q_REPLY_UPDATE, Q_REPLY_PENDING, Q_REPLY_RELEASE,
+	Q_HANDOFF_PUT, Q_HANDOFF_TICKET, Q_HANDOFF_SET_REPLY, Q_HANDOFF_BY_MENTION,
+	Q_HANDOFF_LIST, Q_HANDOFF_LIST_ALL, Q_HANDOFF_GET, Q_HANDOFF_SET_STATUS,
+	Q_HANDOFF_UNLOGGED, Q_HANDOFF_MARK_LOGGED, Q_HANDOFF_COUNT, Q_HANDOFF_COUNT_ALL,
+	Q_MAX
+};
+
+#define HANDOFF_COLS \
+	"h.row, h.ticket, h.mention_row, h.reason, h.intent, h.queue, h.priority, h.status, " \
+	"h.reply, h.captures, h.created_ms, h.resolved_ms, h.note, h.logged, " \
+	"m.source, m.platform_id, m.author_id, m.author_handle, m.author_name, m.text, m.url " \
+	"FROM handoffs h JOIN mentions m ON m.row = h.mention_row "
+
+static const char *const sql_text[Q_MAX] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_MENTION_PUT] =
+	    "INSERT INTO mentions (source, platform_id, text, author_id, author_handle, author_name,"
+	    " author_bot, url, lang, thread, created_at, extra, received_ms)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (source, platform_id) DO NOTHING",
+	[Q_MENTION_PENDING] =
+	    "SELECT row, source, platform_id, text, author_id, author_handle, author_name,"
+	    " author_bot, url, lang, thread, created_at, extra, received_ms"
+	    " FROM mentions WHERE state = 0 ORDER BY row LIMIT ?",
+	[Q_MENTION_FINISH] =
+	    "UPDATE mentions SET state = 1, intent = ?, action = ?, reason = ?, captures = ?,"
+	    " reply_lang = ?, done_ms = ? WHERE row = ?",
+	[Q_AUTHOR_MENTIONS] =
+	    "SELECT count(*) FROM mentions WHERE source = ? AND author_id = ?",
+	[Q_AUTHOR_LAST_REPLY] =
+	    "SELECT max(created_ms) FROM replies WHERE source = ? AND author_id = ? AND state != 3",
+	[Q_THREAD_REPLIED] =
+	    "SELECT 1 FROM replies WHERE source = ? AND thread = ? AND state != 3 LIMIT 1",
+	[Q_REPLY_PUT] =
+	    "INSERT INTO replies (mention_row, source, idem_key, platform_id, author_id,"
+	    " author_handle, thread, text, intent, ticket, extra, priority, state, attempts,"
+	    " next_ms, created_ms, mention_received_ms)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,0,?,?,?)",
+	[Q_REPLY_DUE] =
+	    "SELECT row, mention_row, source, idem_key, platform_id, author_id, author_handle,"
+	    " thread, text, intent, ticket, extra, priority, state, attempts, next_ms, created_ms,"
+	    " mention_received_ms, last_error FROM replies"
+	    " WHERE state = 0 AND next_ms <= ? ORDER BY priority, row LIMIT ?",
+	[Q_REPLY_LEASE] = "UPDATE replies SET next_ms = ? WHERE row = ?",
+	[Q_REPLY_NEXT_DUE] = "SELECT min(next_ms) FROM replies WHERE state = 0",
+	[Q_REPLY_UPDATE] =
+	    "UPDATE replies SET state = ?, attempts = ?, next_ms = ?, last_error = ?,"
+	    " sent_ms = CASE WHEN ? = 1 THEN ? ELSE sent_ms END WHERE row = ?",
+	[Q_REPLY_PENDING] = "SELECT count(*) FROM replies WHERE state = 0",
+	[Q_REPLY_RELEASE] = "UPDATE replies SET next_ms = ? WHERE state = 0 AND next_ms > ?",
+	[Q_HANDOFF_PUT] =
+	    "INSERT INTO handoffs (mention_row, reason, intent, queue, priority, status, reply,"
+	    " captures, created_ms) VALUES (?,?,?,?,?,0,?,?,?)",
+	[Q_HANDOFF_TICKET] = "UPDATE handoffs SET ticket = ? WHERE row = ?",
+	[Q_HANDOFF_SET_REPLY] = "UPDATE handoffs SET reply = ? WHERE row = ?",
+	[Q_HANDOFF_BY_MENTION] = "SELECT " HANDOFF_COLS "WHERE h.mention_row = ?",
+	[Q_HANDOFF_LIST] = "SELECT " HANDOFF_COLS "WHERE h.status = ? ORDER BY h.priority, h.row LIMIT ?",
+	[Q_HANDOFF_LIST_ALL] = "SELECT " HANDOFF_COLS "ORDER BY h.row LIMIT ?",
+	[Q_HANDOFF_GET] = "SELECT " HANDOFF_COLS "WHERE h.ticket = ?",
+	[Q_HANDOFF_SET_STATUS] =
+	    "UPDATE handoffs SET status = ?, note = coalesce(?, note),"
+	    " resolved_ms = CASE WHEN ? = 2 THEN ? ELSE NULL END WHERE ticket = ?",
+	[Q_HANDOFF_UNLOGGED] = "SELECT " HANDOFF_COLS "WHERE h.logged = 0 ORDER BY h.row LIMIT ?",
+	[Q_HANDOFF_MARK_LOGGED] = "UPDATE handoffs SET logged = 1 WHERE row = ?",
+	[Q_HANDOFF_COUNT] = "SELECT count(*) FROM handoffs WHERE status = ?",
+	[Q_HANDOFF_COUNT_ALL] = "SELECT count(*) FROM handoffs",
+};
+
+static const char schema_v1[] =
+    "CREATE TABLE mentions ("
+    " row INTEGER PRIMARY KEY,"
+    " source TEXT NOT NULL, platform_id TEXT NOT NULL, text TEXT NOT NULL,"
+    " author_id TEXT NOT NULL, author_handle TEXT NOT NULL, author_name TEXT,"
+    " author_bot INTEGER NOT NULL DEFAULT 0, url TEXT, lang TEXT, thread TEXT,"
+    " created_at TEXT, extra TEXT, received_ms INTEGER NOT NULL,"
+    " state INTEGER NOT NULL DEFAULT 0,"	/* 0 new, 1 done */
+    " intent TEXT, action TEXT, reason TEXT, captures TEXT, reply_lang TEXT, done_ms INTEGER,"
+    " UNIQUE (source, platform_id));"
+    "CREATE INDEX mentions_new ON mentions (row) WHERE state = 0;"
+    "CREATE INDEX mentions_author ON mentions (source, author_id);"
+    "CREATE TABLE replies ("
+    " row INTEGER PRIMARY KEY,"
+    " mention_row INTEGER NOT NULL UNIQUE REFERENCES mentions (row),"	/* once per mention, ever */
+    " source TEXT NOT NULL, idem_key TEXT NOT NULL UNIQUE, platform_id TEXT NOT NULL,"
+    " author_id TEXT NOT NULL, author_handle TEXT NOT NULL, thread TEXT,"
+    " text TEXT NOT NULL, intent TEXT, ticket TEXT, extra TEXT,"
+    " priority INTEGER NOT NULL, state INTEGER NOT NULL,"	/* 0 pending 1 sent 2 failed 3 dropped */
+    " attempts INTEGER NOT NULL, next_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL,"
+    " mention_received_ms INTEGER NOT NULL, sent_ms INTEGER, last_error TEXT);"
+    "CREATE INDEX replies_due ON replies (priority, row) WHERE state = 0;"
+    "CREATE INDEX replies_author ON replies (source, author_id, created_ms);"
+    "CREATE INDEX replies_thread ON replies (source, thread);"
+    "CREATE TABLE handoffs ("
+    " row INTEGER PRIMARY KEY, ticket TEXT UNIQUE,"
+    " mention_row INTEGER NOT NULL UNIQUE REFERENCES mentions (row),"	/* one per mention */
+    " reason TEXT NOT NULL, intent TEXT, queue TEXT NOT NULL, priority INTEGER NOT NULL,"
+    " status INTEGER NOT NULL DEFAULT 0, reply TEXT, captures TEXT,"
+    " created_ms INTEGER NOT NULL, resolved_ms INTEGER, note TEXT,"
+    " logged INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX handoffs_status ON handoffs (status, priority, row);"
+    "CREATE INDEX handoffs_unlogged ON handoffs (row) WHERE logged = 0;";
+
+struct store_sqlite {
+	struct store base;
+	sqlite3 *db;
+	sqlite3_stmt *q[Q_MAX];
+	int readonly;
+};
+
+static int
+db_fail(struct store_sqlite *s, struct ack_err *err, const char *what)
+{
+	int rc = sqlite3_extended_errcode(s->db);
+	int code = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? ACK_ETEMP : ACK_EIO;
+
+	return ack_fail(err, code, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static sqlite3_stmt *
+stmt(struct store_sqlite *s, int q, struct ack_err *err)
+{
+	if (s->q[q] == NULL &&
+	    sqlite3_prepare_v3(s->db, sql_text[q], -1, SQLITE_PREPARE_PERSISTENT, &s->q[q], NULL) != SQLITE_OK) {
+		db_fail(s, err, "prepare");
+		return NULL;
+	}
+	sqlite3_reset(s->q[q]);
+	sqlite3_clear_bindings(s->q[q]);
+	return s->q[q];
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t == NULL ? NULL : strdup((const char *)t);
+}
+
+/* Runs a statement that returns no rows (or whose rows we ignore). */
+static int
+exec_done(struct store_sqlite *s, sqlite3_stmt *st, struct ack_err *err, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(s, err, what);
+	return 0;
+}
+
+static int
+query_int64(struct store_sqlite *s, sqlite3_stmt *st, int64_t *out, struct ack_err *err, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	*out = 0;
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_DONE;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, err, what);
+	return 0;
+}
+
+static int
+migrate(struct store_sqlite *s, struct ack_err *err)
+{
+	int version = 0;
+	sqlite3_stmt *st;
+	char *msg = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, err, "user_version");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version == SCHEMA_VERSION)
+		return 0;
+	if (version > SCHEMA_VERSION)
+		return ack_fail(err, ACK_EIO, "store schema version %d is newer than this ackbot (%d)",
+		    version, SCHEMA_VERSION);
+	if (s->readonly)
+		return ack_fail(err, ACK_EIO, "store is not initialised yet (start the daemon once)");
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	if (version < 1 && sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rb;
+	if (sqlite3_exec(s->db, "PRAGMA user_version = 1; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rb;
+	return 0;
+fail_rb:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+	ack_fail(err, ACK_EIO, "migrating the store: %s", msg ? msg : sqlite3_errmsg(s->db));
+	sqlite3_free(msg);
+	return ACK_EIO;
+}
+
+static void sqlite_close(struct store *st);
+
+static int
+sqlite_open(struct store **out, const char *path, int readonly, struct ack_err *err)
+{
+	struct store_sqlite *s;
+	char *msg = NULL;
+	int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	s->base.ops = &store_sqlite_ops;
+	s->readonly = readonly;
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		ack_fail(err, ACK_EIO, "cannot open store %s: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 2000);
+	sqlite3_extended_result_codes(s->db, 1);
+	if (!readonly && sqlite3_exec(s->db,
+	    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+	    NULL, NULL, &msg) != SQLITE_OK) {
+		ack_fail(err, ACK_EIO, "cannot set up store %s: %s", path, msg);
+		sqlite3_free(msg);
+		goto fail;
+	}
+	if (migrate(s, err) != 0)
+		goto fail;
+	*out = &s->base;
+	return 0;
+fail:
+	sqlite_close(&s->base);
+	return err ? err->code : ACK_EIO;
+}
+
+static void
+sqlite_close(struct store *st)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+
+	if (s == NULL)
+		return;
+	for (int i = 0; i < Q_MAX; i++)
+		sqlite3_finalize(s->q[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static int
+simple(struct store *st, int q, struct ack_err *err, const char *what)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x = stmt(s, q, err);
+
+	if (x == NULL)
+		return err ? err->code : ACK_EIO;
+	return exec_done(s, x, err, what);
+}
+
+static int
+sqlite_begin(struct store *st, struct ack_err *err)
+{
+	return simple(st, Q_BEGIN, err, "begin");
+}
+
+static int
+sqlite_commit(struct store *st, struct ack_err *err)
+{
+	return simple(st, Q_COMMIT, err, "commit");
+}
+
+static void
+sqlite_rollback(struct store *st)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+
+	if (!sqlite3_get_autocommit(s->db))
+		simple(st, Q_ROLLBACK, NULL, "rollback");
+}
+
+#define PREP(s, q) do { x = stmt(s, q, err); if (x == NULL) return err ? err->code : ACK_EIO; } while (0)
+
+static int
+sqlite_mention_put(struct store *st, struct mention *m, int *is_dup, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	int rc;
+
+	PREP(s, Q_MENTION_PUT);
+	bind_text(x, 1, m->source);
+	bind_text(x, 2, m->platform_id);
+	bind_text(x, 3, m->text);
+	bind_text(x, 4, m->author_id);
+	bind_text(x, 5, m->author_handle);
+	bind_text(x, 6, m->author_name);
+	sqlite3_bind_int(x, 7, m->author_is_bot != 0);
+	bind_text(x, 8, m->url);
+	bind_text(x, 9, m->lang);
+	bind_text(x, 10, m->thread);
+	bind_text(x, 11, m->created_at);
+	bind_text(x, 12, m->extra);
+	sqlite3_bind_int64(x, 13, m->received_ms);
+	rc = exec_done(s, x, err, "insert mention");
+	if (rc != 0)
+		return rc;
+	*is_dup = sqlite3_changes(s->db) == 0;
+	m->row = *is_dup ? 0 : sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+static int
+sqlite_mention_pending(struct store *st, size_t limit, struct mention **out, size_t *n,
+    struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	struct mention *v;
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	PREP(s, Q_MENTION_PENDING);
+	v = calloc(limit ? limit : 1, sizeof(*v));
+	if (v == NULL)
+		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	sqlite3_bind_int64(x, 1, (sqlite3_int64)limit);
+	while (k < limit && (rc = sqlite3_step(x)) == SQLITE_ROW) {
+		struct mention *m = &v[k++];
+		m->row = sqlite3_column_int64(x, 0);
+		m->source = col_dup(x, 1);
+		m->platform_id = col_dup(x, 2);
+		m->text = col_dup(x, 3);
+		m->author_id = col_dup(x, 4);
+		m->author_handle = col_dup(x, 5);
+		m->author_name = col_dup(x, 6);
+		m->author_is_bot = sqlite3_column_int(x, 7);
+		m->url = col_dup(x, 8);
+		m->lang = col_dup(x, 9);
+		m->thread = col_dup(x, 10);
+		m->created_at = col_dup(x, 11);
+		m->extra = col_dup(x, 12);
+		m->received_ms = sqlite3_column_int64(x, 13);
+		if (m->source == NULL || m->platform_id == NULL || m->text == NULL ||
+		    m->author_id == NULL || m->author_handle == NULL) {
+			sqlite3_reset(x);
+			mention_free_array(v, k);
+			return ack_fail(err, ACK_ENOMEM, "out of memory");
+		}
+	}
+	sqlite3_reset(x);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static int
+sqlite_mention_finish(struct store *st, int64_t row, const struct decision_rec *d,
+    struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_MENTION_FINISH);
+	bind_text(x, 1, d->intent);
+	bind_text(x, 2, d->action);
+	bind_text(x, 3, d->reason);
+	bind_text(x, 4, d->captures);
+	bind_text(x, 5, d->lang);
+	sqlite3_bind_int64(x, 6, store_now_ms());
+	sqlite3_bind_int64(x, 7, row);
+	return exec_done(s, x, err, "finish mention");
+}
+
+static int
+sqlite_author_mentions(struct store *st, const char *source, const char *author_id,
+    int64_t *count, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_AUTHOR_MENTIONS);
+	bind_text(x, 1, source);
+	bind_text(x, 2, author_id);
+	return query_int64(s, x, count, err, "author mentions");
+}
+
+static int
+sqlite_author_last_reply(struct store *st, const char *source, const char *author_id,
+    int64_t *ms, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_AUTHOR_LAST_REPLY);
+	bind_text(x, 1, source);
+	bind_text(x, 2, author_id);
+	return query_int64(s, x, ms, err, "author last reply");
+}
+
+static int
+sqlite_thread_replied(struct store *st, const char *source, const char *thread, int *yes,
+    struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	int64_t v;
+	int rc;
+
+	PREP(s, Q_THREAD_REPLIED);
+	bind_text(x, 1, source);
+	bind_text(x, 2, thread);
+	rc = query_int64(s, x, &v, err, "thread replied");
+	*yes = v != 0;
+	return rc;
+}
+
+static int
+sqlite_reply_put(struct store *st, struct reply *r, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	int rc;
+
+	PREP(s, Q_REPLY_PUT);
+	sqlite3_bind_int64(x, 1, r->mention_row);
+	bind_text(x, 2, r->source);
+	bind_text(x, 3, r->idem_key);
+	bind_text(x, 4, r->platform_id);
+	bind_text(x, 5, r->author_id);
+	bind_text(x, 6, r->author_handle);
+	bind_text(x, 7, r->thread);
+	bind_text(x, 8, r->text);
+	bind_text(x, 9, r->intent);
+	bind_text(x, 10, r->ticket);
+	bind_text(x, 11, r->extra);
+	sqlite3_bind_int(x, 12, r->priority);
+	sqlite3_bind_int64(x, 13, r->next_ms);
+	sqlite3_bind_int64(x, 14, r->created_ms);
+	sqlite3_bind_int64(x, 15, r->mention_received_ms);
+	rc = exec_done(s, x, err, "insert reply");
+	if (rc == 0)
+		r->row = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+/* Returns due replies and leases them (next_ms = now + lease) in the same call, so a
+ * crashed sender's rows come back by themselves once the lease runs out. */
+static int
+sqlite_reply_due(struct store *st, int64_t now_ms, int64_t lease_ms, size_t limit,
+    struct reply **out, size_t *n, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	struct reply *v;
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	PREP(s, Q_REPLY_DUE);
+	v = calloc(limit ? limit : 1, sizeof(*v));
+	if (v == NULL)
+		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	sqlite3_bind_int64(x, 1, now_ms);
+	sqlite3_bind_int64(x, 2, (sqlite3_int64)limit);
+	while (k < limit && (rc = sqlite3_step(x)) == SQLITE_ROW) {
+		struct reply *r = &v[k++];
+		r->row = sqlite3_column_int64(x, 0);
+		r->mention_row = sqlite3_column_int64(x, 1);
+		r->source = col_dup(x, 2);
+		r->idem_key = col_dup(x, 3);
+		r->platform_id = col_dup(x, 4);
+		r->author_id = col_dup(x, 5);
+		r->author_handle = col_dup(x, 6);
+		r->thread = col_dup(x, 7);
+		r->text = col_dup(x, 8);
+		r->intent = col_dup(x, 9);
+		r->ticket = col_dup(x, 10);
+		r->extra = col_dup(x, 11);
+		r->priority = sqlite3_column_int(x, 12);
+		r->state = sqlite3_column_int(x, 13);
+		r->attempts = sqlite3_column_int(x, 14);
+		r->next_ms = sqlite3_column_int64(x, 15);
+		r->created_ms = sqlite3_column_int64(x, 16);
+		r->mention_received_ms = sqlite3_column_int64(x, 17);
+		r->last_error = col_dup(x, 18);
+		if (r->source == NULL || r->idem_key == NULL || r->text == NULL ||
+		    r->platform_id == NULL || r->author_id == NULL || r->author_handle == NULL) {
+			sqlite3_reset(x);
+			reply_free_array(v, k);
+			return ack_fail(err, ACK_ENOMEM, "out of memory");
+		}
+	}
+	sqlite3_reset(x);
+	for (size_t i = 0; i < k; i++) {
+		PREP(s, Q_REPLY_LEASE);
+		sqlite3_bind_int64(x, 1, now_ms + lease_ms);
+		sqlite3_bind_int64(x, 2, v[i].row);
+		if ((rc = exec_done(s, x, err, "lease reply")) != 0) {
+			reply_free_array(v, k);
+			return rc;
+		}
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static int
+sqlite_reply_next_due(struct store *st, int64_t *ms, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_REPLY_NEXT_DUE);
+	return query_int64(s, x, ms, err, "next due reply");
+}
+
+static int
+sqlite_reply_update(struct store *st, int64_t row, int state, int attempts, int64_t next_ms,
+    const char *last_error, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_REPLY_UPDATE);
+	sqlite3_bind_int(x, 1, state);
+	sqlite3_bind_int(x, 2, attempts);
+	sqlite3_bind_int64(x, 3, next_ms);
+	bind_text(x, 4, last_error);
+	sqlite3_bind_int(x, 5, state);
+	sqlite3_bind_int64(x, 6, store_now_ms());
+	sqlite3_bind_int64(x, 7, row);
+	return exec_done(s, x, err, "update reply");
+}
+
+static int
+sqlite_reply_counts(struct store *st, int64_t *pending, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_REPLY_PENDING);
+	return query_int64(s, x, pending, err, "count replies");
+}
+
+static int
+sqlite_reply_release_leases(struct store *st, int64_t now_ms, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_REPLY_RELEASE);
+	sqlite3_bind_int64(x, 1, now_ms);
+	sqlite3_bind_int64(x, 2, now_ms);
+	return exec_done(s, x, err, "release leases");
+}
+
+static int
+sqlite_handoff_put(struct store *st, struct handoff *h, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	char ticket[16];
+	int rc;
+
+	PREP(s, Q_HANDOFF_PUT);
+	sqlite3_bind_int64(x, 1, h->mention_row);
+	bind_text(x, 2, h->reason);
+	bind_text(x, 3, h->intent);
+	bind_text(x, 4, h->queue);
+	sqlite3_bind_int(x, 5, h->priority);
+	bind_text(x, 6, h->reply);
+	bind_text(x, 7, h->captures);
+	sqlite3_bind_int64(x, 8, h->created_ms);
+	if ((rc = exec_done(s, x, err, "insert handoff")) != 0)
+		return rc;
+	h->row = sqlite3_last_insert_rowid(s->db);
+	store_ticket_for_row(h->row, ticket);
+	PREP(s, Q_HANDOFF_TICKET);
+	bind_text(x, 1, ticket);
+	sqlite3_bind_int64(x, 2, h->row);
+	if ((rc = exec_done(s, x, err, "set ticket")) != 0)
+		return rc;
+	free(h->ticket);
+	h->ticket = strdup(ticket);
+	if (h->ticket == NULL)
+		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int
+sqlite_handoff_set_reply(struct store *st, int64_t row, const char *reply, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_HANDOFF_SET_REPLY);
+	bind_text(x, 1, reply);
+	sqlite3_bind_int64(x, 2, row);
+	return exec_done(s, x, err, "set handoff reply");
+}
+
+static int
+read_handoff(sqlite3_stmt *x, struct handoff *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->row = sqlite3_column_int64(x, 0);
+	h->ticket = col_dup(x, 1);
+	h->mention_row = sqlite3_column_int64(x, 2);
+	h->reason = col_dup(x, 3);
+	h->intent = col_dup(x, 4);
+	h->queue = col_dup(x, 5);
+	h->priority = sqlite3_column_int(x, 6);
+	h->status = sqlite3_column_int(x, 7);
+	h->reply = col_dup(x, 8);
+	h->captures = col_dup(x, 9);
+	h->created_ms = sqlite3_column_int64(x, 10);
+	h->resolved_ms = sqlite3_column_int64(x, 11);
+	h->note = col_dup(x, 12);
+	h->logged = sqlite3_column_int(x, 13);
+	h->source = col_dup(x, 14);
+	h->platform_id = col_dup(x, 15);
+	h->author_id = col_dup(x, 16);
+	h->author_handle = col_dup(x, 17);
+	h->author_name = col_dup(x, 18);
+	h->text = col_dup(x, 19);
+	h->url = col_dup(x, 20);
+	if (h->ticket == NULL || h->reason == NULL || h->queue == NULL || h->source == NULL ||
+	    h->platform_id == NULL || h->text == NULL) {
+		handoff_clear(h);
+		return ACK_ENOMEM;
+	}
+	return 0;
+}
+
+static int
+handoff_rows(struct store_sqlite *s, sqlite3_stmt *x, size_t limit, struct handoff **out,
+    size_t *n, struct ack_err *err)
+{
+	struct handoff *v = NULL;
+	size_t k = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	while (k < limit && (rc = sqlite3_step(x)) == SQLITE_ROW) {
+		if (k == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct handoff *nv = realloc(v, ncap * sizeof(*nv));
+			if (nv == NULL)
+				goto oom;
+			v = nv;
+			cap = ncap;
+		}
+		if (read_handoff(x, &v[k]) != 0)
+			goto oom;
+		k++;
+	}
+	sqlite3_reset(x);
+	if (k < limit && rc != SQLITE_DONE) {
+		handoff_free_array(v, k);
+		return db_fail(s, err, "list handoffs");
+	}
+	*out = v;
+	*n = k;
+	return 0;
+oom:
+	sqlite3_reset(x);
+	handoff_free_array(v, k);
+	return ack_fail(err, ACK_ENOMEM, "out of memory");
+}
+
+static int
+handoff_one(struct store_sqlite *s, sqlite3_stmt *x, struct handoff *out, struct ack_err *err)
+{
+	int rc = sqlite3_step(x);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == SQLITE_ROW) {
+		rc = read_handoff(x, out);
+		sqlite3_reset(x);
+		return rc == 0 ? 0 : ack_fail(err, ACK_ENOMEM, "out of memory");
+	}
+	sqlite3_reset(x);
+	if (rc == SQLITE_DONE)
+		return ack_fail(err, ACK_ENOENT, "no such handoff");
+	return db_fail(s, err, "get handoff");
+}
+
+static int
+sqlite_handoff_by_mention(struct store *st, int64_t mention_row, struct handoff *out,
+    struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_HANDOFF_BY_MENTION);
+	sqlite3_bind_int64(x, 1, mention_row);
+	return handoff_one(s, x, out, err);
+}
+
+static int
+sqlite_handoff_list(struct store *st, int status, size_t limit, struct handoff **out,
+    size_t *n, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	if (status == HANDOFF_ANY) {
+		PREP(s, Q_HANDOFF_LIST_ALL);
+		sqlite3_bind_int64(x, 1, (sqlite3_int64)limit);
+	} else {
+		PREP(s, Q_HANDOFF_LIST);
+		sqlite3_bind_int(x, 1, status);
+		sqlite3_bind_int64(x, 2, (sqlite3_int64)limit);
+	}
+	return handoff_rows(s, x, limit, out, n, err);
+}
+
+static int
+sqlite_handoff_get(struct store *st, const char *ticket, struct handoff *out, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_HANDOFF_GET);
+	bind_text(x, 1, ticket);
+	return handoff_one(s, x, out, err);
+}
+
+static int
+sqlite_handoff_set_status(struct store *st, const char *ticket, int status, const char *note,
+    int64_t now_ms, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	int rc;
+
+	PREP(s, Q_HANDOFF_SET_STATUS);
+	sqlite3_bind_int(x, 1, status);
+	bind_text(x, 2, note);
+	sqlite3_bind_int(x, 3, status);
+	sqlite3_bind_int64(x, 4, now_ms);
+	bind_text(x, 5, ticket);
+	if ((rc = exec_done(s, x, err, "update handoff")) != 0)
+		return rc;
+	if (sqlite3_changes(s->db) == 0)
+		return ack_fail(err, ACK_ENOENT, "no such ticket '%s'", ticket);
+	return 0;
+}
+
+static int
+sqlite_handoff_unlogged(struct store *st, size_t limit, struct handoff **out, size_t *n,
+    struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_HANDOFF_UNLOGGED);
+	sqlite3_bind_int64(x, 1, (sqlite3_int64)limit);
+	return handoff_rows(s, x, limit, out, n, err);
+}
+
+static int
+sqlite_handoff_mark_logged(struct store *st, int64_t row, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_HANDOFF_MARK_LOGGED);
+	sqlite3_bind_int64(x, 1, row);
+	return exec_done(s, x, err, "mark handoff logged");
+}
+
+static int
+sqlite_handoff_count(struct store *st, int status, int64_t *n, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	if (status == HANDOFF_ANY) {
+		PREP(s, Q_HANDOFF_COUNT_ALL);
+	} else {
+		PREP(s, Q_HANDOFF_COUNT);
+		sqlite3_bind_int(x, 1, status);
+	}
+	return query_int64(s, x, n, err, "count handoffs");
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.mention_put = sqlite_mention_put,
+	.mention_pending = sqlite_mention_pending,
+	.mention_finish = sqlite_mention_finish,
+	.author_mentions = sqlite_author_mentions,
+	.author_last_reply = sqlite_author_last_reply,
+	.thread_replied = sqlite_thread_replied,
+	.reply_put = sqlite_reply_put,
+	.reply_due = sqlite_reply_due,
+	.reply_next_due = sqlite_reply_next_due,
+	.reply_update = sqlite_reply_update,
+	.reply_counts = sqlite_reply_counts,
+	.reply_release_leases = sqlite_reply_release_leases,
+	.handoff_put = sqlite_handoff_put,
+	.handoff_set_reply = sqlite_handoff_set_reply,
+	.handoff_by_mention = sqlite_handoff_by_mention,
+	.handoff_list = sqlite_handoff_list,
+	.handoff_get = sqlite_handoff_get,
+	.handoff_set_status = sqlite_handoff_set_status,
+	.handoff_unlogged = sqlite_handoff_unlogged,
+	.handoff_mark_logged = sqlite_handoff_mark_logged,
+	.handoff_count = sqlite_handoff_count,
+};

@@ -1,0 +1,45 @@
+/* text.h - Unicode text helpers: NFC, text prepared for matching, neutralised captures,
+ * grapheme counting and grapheme-safe truncation (utf8proc). All strings are UTF-8. */
+#ifndef ACKBOT_TEXT_H
+#define ACKBOT_TEXT_H
+
+#include <stddef.h>
+
+/* 1 if s[0..len) is valid UTF-8 without NUL bytes, else 0. */
+int text_is_valid_utf8(const char *s, size_t len);
+
+/* NFC of s[0..len); invalid UTF-8 sequences become U+FFFD, NUL bytes are dropped.
+ * New string; caller frees. NULL on allocation failure. */
+char *text_nfc(const char *s, size_t len);
+
+/* The text intents are matched against: NFC; the bot's own handles removed wherever they
+ * stand as a mention ("@brand", "@Brand@host.example", case-insensitive, whole handle only:
+ * "@brandnew" stays); URLs removed (http://, https://, www.); every run of white space
+ * (incl. newlines) that a removal leaves becomes one space; leading/trailing space trimmed.
+ * Other @mentions, #hashtags, emoji and punctuation stay. handles are given without '@'.
+ * New string; caller frees. */
+char *text_for_matching(const char *s, size_t len, const char *const *handles, size_t nhandles);
+
+/* Text taken from a mention (a capture, a display name) made safe to put in a reply:
+ * NFC; control and format characters (C0, C1, bidi overrides/isolates, zero-width) removed;
+ * no live mention: '@' replaced by U+FF20 FULLWIDTH COMMERCIAL AT (so "@everyone",
+ * "@here", "@user" cannot notify), Slack-style "<!channel>"/"<@U1>" cannot survive;
+ * no links: URLs and bare domains ("evil.example/x", "www.x.y") are dropped; no markup:
+ * the characters < > [ ] ( ) * _ ~ ` | \ are dropped; white space runs folded to one
+ * space, trimmed; then cut to at most max_graphemes (0 = no cap), grapheme-safe.
+ * New string (possibly ""); caller frees. NULL only on allocation failure. */
+char *text_neutralize(const char *s, size_t max_graphemes);
+
+/* Number of extended grapheme clusters in s. */
+size_t text_graphemes(const char *s);
+
+/* Cuts s in place so that it holds at most max_graphemes clusters, counting the ellipsis
+ * (e.g. "…") which is appended when anything was cut; trailing white space before the
+ * ellipsis is dropped. Never splits a cluster or a UTF-8 sequence. max_graphemes 0: no-op. */
+void text_truncate(char *s, size_t max_graphemes, const char *ellipsis);
+
+/* Primary language subtag, lower case: "de-DE" -> "de", "PT_br" -> "pt", "" or NULL -> NULL.
+ * New string; caller frees. */
+char *text_lang_primary(const char *lang);
+
+#endif
