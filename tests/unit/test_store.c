@@ -1,0 +1,262 @@
+/* test_store.c - the SQLite backend: inbox uniqueness, outbox leases, handoffs, tickets,
+ * and the handoff log's exactly-once append. */
+#include <stdint.h>
+#include <unistd.h>
+
+#include "handoff.h"
+#include "store.h"
+#include "unit.h"
+
+static char dir[64];
+
+static struct store *
+fresh(const char *name)
+{
+	char path[128];
+	struct store *st = NULL;
+	struct ack_err err;
+
+	snprintf(path, sizeof(path), "%s/%s.db", dir, name);
+	if (store_open(&st, path, 0, &err) != 0) {
+		printf("open: %s\n", err.msg);
+		return NULL;
+	}
+	return st;
+}
+
+static void
+mk(struct mention *m, const char *id, const char *author)
+{
+	memset(m, 0, sizeof(*m));
+	m->source = strdup("webhook");
+	m->platform_id = strdup(id);
+	m->text = strdup("hello");
+	m->author_id = strdup(author);
+	m->author_handle = strdup(author);
+	m->received_ms = 1000;
+}
+
+TEST(inbox_unique)
+{
+	struct store *st = fresh("inbox");
+	struct mention m, *v;
+	size_t n;
+	int dup;
+
+	CHECK(st != NULL);
+	mk(&m, "m-1", "ana");
+	CHECK_INT(st->ops->mention_put(st, &m, &dup, NULL), 0);
+	CHECK_INT(dup, 0);
+	CHECK(m.row > 0);
+	CHECK_INT(st->ops->mention_put(st, &m, &dup, NULL), 0);
+	CHECK_INT(dup, 1);
+	free(m.source);
+	m.source = strdup("console");	/* unique per source */
+	CHECK_INT(st->ops->mention_put(st, &m, &dup, NULL), 0);
+	CHECK_INT(dup, 0);
+	mention_clear(&m);
+	CHECK_INT(st->ops->mention_pending(st, 10, &v, &n, NULL), 0);
+	CHECK_INT(n, 2);
+	CHECK_STR(v[0].platform_id, "m-1");
+	CHECK_STR(v[0].author_handle, "ana");
+	struct decision_rec d = { "thanks", "reply", "intent", "{}", "en" };
+	CHECK_INT(st->ops->mention_finish(st, v[0].row, &d, NULL), 0);
+	mention_free_array(v, n);
+	CHECK_INT(st->ops->mention_pending(st, 10, &v, &n, NULL), 0);
+	CHECK_INT(n, 1);
+	mention_free_array(v, n);
+	store_close(st);
+}
+
+TEST(outbox_lease_and_once)
+{
+	struct store *st = fresh("outbox");
+	struct mention m;
+	struct reply r, *v;
+	size_t n;
+	int dup;
+	int64_t next;
+
+	CHECK(st != NULL);
+	mk(&m, "m-1", "ana");
+	st->ops->mention_put(st, &m, &dup, NULL);
+	memset(&r, 0, sizeof(r));
+	r.mention_row = m.row;
+	r.source = m.source;
+	r.idem_key = (char *)"ack_1";
+	r.platform_id = m.platform_id;
+	r.author_id = m.author_id;
+	r.author_handle = m.author_handle;
+	r.text = (char *)"thanks!";
+	r.priority = 4;
+	r.next_ms = 5000;
+	r.created_ms = 5000;
+	CHECK_INT(st->ops->reply_put(st, &r, NULL), 0);
+	/* a second reply to the same mention is refused by the schema */
+	r.idem_key = (char *)"ack_2";
+	CHECK(st->ops->reply_put(st, &r, NULL) != 0);
+	CHECK_INT(st->ops->reply_due(st, 4999, 1000, 10, &v, &n, NULL), 0);
+	CHECK_INT(n, 0);
+	free(v);
+	CHECK_INT(st->ops->reply_due(st, 5000, 1000, 10, &v, &n, NULL), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(v[0].idem_key, "ack_1");
+	reply_free_array(v, n);
+	/* leased: not due again until the lease runs out */
+	CHECK_INT(st->ops->reply_due(st, 5500, 1000, 10, &v, &n, NULL), 0);
+	CHECK_INT(n, 0);
+	free(v);
+	CHECK_INT(st->ops->reply_next_due(st, &next, NULL), 0);
+	CHECK_INT(next, 6000);
+	/* a restart releases the lease */
+	CHECK_INT(st->ops->reply_release_leases(st, 5600, NULL), 0);
+	CHECK_INT(st->ops->reply_due(st, 5600, 1000, 10, &v, &n, NULL), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(st->ops->reply_update(st, v[0].row, REPLY_SENT, 1, 0, NULL, NULL), 0);
+	reply_free_array(v, n);
+	CHECK_INT(st->ops->reply_due(st, 99999, 1000, 10, &v, &n, NULL), 0);
+	CHECK_INT(n, 0);
+	free(v);
+	CHECK_INT(st->ops->author_last_reply(st, "webhook", "ana", &next, NULL), 0);
+	CHECK_INT(next, 5000);
+	mention_clear(&m);
+	store_close(st);
+}
+
+TEST(handoffs)
+{
+	struct store *st = fresh("handoffs");
+	struct mention m;
+	struct handoff h, g, *v;
+	size_t n;
+	int dup;
+	int64_t cnt;
+
+	CHECK(st != NULL);
+	mk(&m, "m-9", "bob");
+	st->ops->mention_put(st, &m, &dup, NULL);
+	memset(&h, 0, sizeof(h));
+	h.mention_row = m.row;
+	h.reason = (char *)"intent";
+	h.intent = (char *)"complaint";
+	h.queue = (char *)"support";
+	h.priority = 2;
+	h.created_ms = 1700000000000;
+	CHECK_INT(st->ops->handoff_put(st, &h, NULL), 0);
+	CHECK(h.ticket != NULL && strncmp(h.ticket, "T-", 2) == 0 && strlen(h.ticket) == 8);
+	/* one handoff per mention */
+	CHECK(st->ops->handoff_put(st, &h, NULL) != 0);
+	CHECK_INT(st->ops->handoff_get(st, h.ticket, &g, NULL), 0);
+	CHECK_STR(g.author_handle, "bob");
+	CHECK_STR(g.platform_id, "m-9");
+	CHECK_INT(g.status, HANDOFF_OPEN);
+	handoff_clear(&g);
+	CHECK_INT(st->ops->handoff_count(st, HANDOFF_OPEN, &cnt, NULL), 0);
+	CHECK_INT(cnt, 1);
+	CHECK_INT(st->ops->handoff_set_status(st, h.ticket, HANDOFF_RESOLVED, "done", 5, NULL), 0);
+	CHECK_INT(st->ops->handoff_list(st, HANDOFF_OPEN, 100, &v, &n, NULL), 0);
+	CHECK_INT(n, 0);
+	free(v);
+	CHECK_INT(st->ops->handoff_list(st, HANDOFF_RESOLVED, 100, &v, &n, NULL), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(v[0].note, "done");
+	handoff_free_array(v, n);
+	struct ack_err err;
+	CHECK_INT(st->ops->handoff_set_status(st, "T-NOPE00", HANDOFF_RESOLVED, NULL, 5, &err), ACK_ENOENT);
+	free(h.ticket);
+	mention_clear(&m);
+	store_close(st);
+}
+
+TEST(tickets_unique)
+{
+	char a[16], b[16];
+	/* a bijection: no two rows in the first million share a ticket (spot-check neighbours) */
+	for (int64_t r = 1; r < 1000000; r += 7) {
+		store_ticket_for_row(r, a);
+		store_ticket_for_row(r + 1, b);
+		CHECK(strcmp(a, b) != 0);
+		CHECK_INT(strlen(a), 8);
+	}
+	store_ticket_for_row(((int64_t)1 << 30) + 5, a);
+	store_ticket_for_row(5, b);
+	CHECK(strcmp(a, b) != 0);
+}
+
+static int
+count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, c;
+
+	if (f == NULL)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+TEST(handoff_log_exactly_once)
+{
+	struct store *st = fresh("hlog");
+	struct handoff_log *l;
+	struct mention m;
+	struct handoff h;
+	char path[128];
+	size_t w;
+	int dup;
+	FILE *f;
+
+	CHECK(st != NULL);
+	snprintf(path, sizeof(path), "%s/handoff.jsonl", dir);
+	for (int i = 0; i < 3; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "m-%d", i);
+		mk(&m, id, "cy");
+		st->ops->mention_put(st, &m, &dup, NULL);
+		memset(&h, 0, sizeof(h));
+		h.mention_row = m.row;
+		h.reason = (char *)"intent";
+		h.queue = (char *)"support";
+		h.priority = 3;
+		st->ops->handoff_put(st, &h, NULL);
+		if (i == 0) {
+			/* as if the daemon died after writing this line but before marking it,
+			 * and a later line was cut short */
+			f = fopen(path, "w");
+			fprintf(f, "{\"ticket\":\"%s\",\"x\":1}\n{\"ticket\":\"T-CUT", h.ticket);
+			fclose(f);
+		}
+		free(h.ticket);
+		mention_clear(&m);
+	}
+	CHECK_INT(handoff_log_open(&l, path, NULL), 0);
+	CHECK_INT(handoff_log_flush(l, st, 1, &w, NULL), 0);
+	CHECK_INT(w, 2);
+	CHECK_INT(count_lines(path), 4);	/* the old line, the closed cut line, two new */
+	CHECK_INT(handoff_log_flush(l, st, 0, &w, NULL), 0);
+	CHECK_INT(w, 0);
+	handoff_log_close(l);
+	store_close(st);
+}
+
+int
+main(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/ackbot-test-store-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 2;
+	RUN(inbox_unique);
+	RUN(outbox_lease_and_once);
+	RUN(handoffs);
+	RUN(tickets_unique);
+	RUN(handoff_log_exactly_once);
+	{
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			printf("could not remove %s\n", dir);
+	}
+	UNIT_DONE("test_store");
+}
