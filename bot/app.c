@@ -715,6 +715,28 @@ close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+static void
+close_handle(void *h)
+{
+	uv_handle_t *hd = h;
+
+	if (hd->loop != NULL && !uv_is_closing(hd))
+		uv_close(hd, NULL);
+}
+
+static void
+close_own_handles(struct app *a)
+{
+	close_handle(&a->check);
+	close_handle(&a->idle);
+	close_handle(&a->work_timer);
+	close_handle(&a->send_timer);
+	close_handle(&a->drain_timer);
+	close_handle(&a->sig_term);
+	close_handle(&a->sig_int);
+	close_handle(&a->sig_hup);
+}
+
 static int
 mkdir_p(const char *path)
 {
@@ -865,11 +887,15 @@ out_loop:
 	free(a->src);
 	a->src = NULL;
 	a->nsrc = 0;
-	http_close(a->http);
+	close_own_handles(a);
+	http_close(a->http);	/* lws closes its own handles on the next runs of the loop */
 	httpc_close(a->httpc);
-	uv_walk(&a->loop, close_walk, NULL);
 	uv_run(&a->loop, UV_RUN_DEFAULT);
-	uv_loop_close(&a->loop);
+	if (uv_loop_close(&a->loop) == UV_EBUSY) {
+		uv_walk(&a->loop, close_walk, NULL);
+		uv_run(&a->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&a->loop);
+	}
 	for (size_t i = 0; i < a->nfl; i++) {
 		free(a->fl[i].source);
 		free(a->fl[i].text);

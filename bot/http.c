@@ -289,6 +289,7 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 			free(r->body);
 			r->body = NULL;
 			r->len = r->cap = 0;
+			dispatch(r);	/* 413 now; the rest of the body is not read */
 			return 0;
 		}
 		if (r->len + len + 1 > r->cap) {
