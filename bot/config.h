@@ -28,6 +28,8 @@ struct source_conf {
 	int     line, col;	/* of the entry */
 	struct conf_kv *kv;	/* every other key, for the source type's parser */
 	size_t  nkv;
+	char    asked[32][40];	/* keys the source's parser asked for (did-you-mean hints) */
+	size_t  nasked;
 };
 
 struct config {

@@ -116,6 +116,13 @@ const char *match_result_capture(const struct match_result *r, const char *name)
 const char *intent_pick_reply(const struct intent *it, const char *lang,
     const char *pattern_lang, const char *default_lang, uint64_t seed, const char **reply_lang);
 
-const char *handoff_priority_name(int p);	/* "urgent", "high", "normal", "low" */
+const char *handoff_priority_name(int p);
+
+/* Runs every example through the whole set (text prepared with text_for_matching and the
+ * bot's handles): `match` examples must pick their intent with the expected captures,
+ * `no_match` examples must not. Prints a diff-style report of failures and a final
+ * "N examples passed, N failed" line to out (a FILE *). Returns 0 if all passed. */
+int intents_verify(const struct intents *in, const char *const *handles, size_t nhandles,
+    void *out, size_t *passed, size_t *failed);	/* "urgent", "high", "normal", "low" */
 
 #endif

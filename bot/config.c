@@ -1,0 +1,737 @@
+/* config.c - the YAML configuration: defaults, typed keys, relative paths resolved against
+ * the file's directory, every error collected with its position. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "yamlpos.h"
+
+int
+conf_parse_duration_ms(const char *s, int64_t *out)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || *s == '\0' || !(isdigit((unsigned char)*s) || *s == '.'))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || v < 0)
+		return -1;
+	if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
+		v *= 1000;
+	else if (strcmp(end, "ms") == 0)
+		;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		v *= 60000;
+	else if (strcmp(end, "h") == 0)
+		v *= 3600000;
+	else if (strcmp(end, "d") == 0)
+		v *= 86400000;
+	else
+		return -1;
+	if (v > 9.2e15)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+int
+conf_parse_size(const char *s, size_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned long long mul = 1;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == '\0' || strcmp(end, "B") == 0)
+		mul = 1;
+	else if (strcmp(end, "k") == 0 || strcmp(end, "K") == 0 || strcmp(end, "KiB") == 0 ||
+	    strcmp(end, "kB") == 0 || strcmp(end, "KB") == 0)
+		mul = 1024;
+	else if (strcmp(end, "M") == 0 || strcmp(end, "MiB") == 0 || strcmp(end, "MB") == 0)
+		mul = 1024 * 1024;
+	else
+		return -1;
+	if (v > (unsigned long long)SIZE_MAX / mul)
+		return -1;
+	*out = (size_t)(v * mul);
+	return 0;
+}
+
+/* New string: p if absolute, else dir/p. */
+static char *
+resolve(const char *dir, const char *p)
+{
+	char *out;
+	size_t n;
+
+	if (p[0] == '/' || dir == NULL || dir[0] == '\0' || strcmp(dir, ".") == 0)
+		return strdup(p);
+	n = strlen(dir) + strlen(p) + 2;
+	out = malloc(n);
+	if (out != NULL)
+		snprintf(out, n, "%s/%s", dir, p);
+	return out;
+}
+
+static void
+source_conf_free(struct source_conf *s)
+{
+	free(s->name);
+	free(s->type);
+	for (size_t i = 0; i < s->nkv; i++) {
+		free(s->kv[i].key);
+		free(s->kv[i].value);
+	}
+	free(s->kv);
+}
+
+void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->dir);
+	ystrings_free(c->handles, c->nhandles);
+	free(c->data_dir);
+	free(c->db_path);
+	free(c->handoff_log);
+	free(c->log_level);
+	ystrings_free(c->intent_paths, c->nintent_paths);
+	free(c->default_lang);
+	ystrings_free(c->blocked, c->nblocked);
+	free(c->admin_host);
+	for (size_t i = 0; i < c->nsources; i++)
+		source_conf_free(&c->sources[i]);
+	free(c->sources);
+	free(c);
+}
+
+static int
+parse_listen(const char *v, char **host, int *port)
+{
+	const char *colon = strrchr(v, ':');
+	const char *ps = colon ? colon + 1 : v;
+	char *end;
+	long p;
+
+	if (*ps == '\0')
+		return -1;
+	p = strtol(ps, &end, 10);
+	if (*end != '\0' || p < 0 || p > 65535)
+		return -1;
+	if (colon == NULL || colon == v) {
+		*host = strdup("127.0.0.1");
+	} else {
+		const char *h = v;
+		size_t hl = (size_t)(colon - v);
+		if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {	/* [::1]:8080 */
+			h++;
+			hl -= 2;
+		}
+		*host = strndup(h, hl);
+	}
+	*port = (int)p;
+	return *host ? 0 : -1;
+}
+
+static const char *const top_keys[] = { "bot", "data_dir", "log_level", "intents", "policy",
+	"handoff", "store", "sender", "admin", "drain_timeout", "sources", NULL };
+static const char *const bot_keys[] = { "handles", "name", NULL };
+static const char *const intents_keys[] = { "paths", "default_language", "match_limit",
+	"depth_limit", "max_text", NULL };
+static const char *const policy_keys[] = { "cooldown", "one_reply_per_thread", "reply_to_bots",
+	"blocked_authors", "handoff_unmatched", "supporter_mentions", NULL };
+static const char *const handoff_keys[] = { "log", NULL };
+static const char *const store_keys[] = { "path", NULL };
+static const char *const sender_keys[] = { "timeout", "max_attempts", "backoff_min",
+	"backoff_max", NULL };
+static const char *const admin_keys[] = { "listen", NULL };
+
+static yaml_node_t *
+section(struct ydoc *y, yaml_node_t *root, const char *name, const char *const *keys,
+    struct diag *d)
+{
+	yaml_node_t *n = ymap_get(y, root, name, NULL);
+
+	if (n == NULL || ynode_is_null(n))
+		return NULL;
+	if (n->type != YAML_MAPPING_NODE) {
+		diag_add(d, DIAG_ERROR, y->file, ynode_line(n), ynode_col(n), NULL,
+		    "'%s' must be a mapping of keys", name);
+		return NULL;
+	}
+	ymap_check_keys(y, n, keys, name, d);
+	return n;
+}
+
+static void
+parse_sources(struct ydoc *y, yaml_node_t *list, struct config *c, struct diag *d)
+{
+	size_t cap;
+
+	if (list == NULL || ynode_is_null(list))
+		return;
+	if (list->type != YAML_SEQUENCE_NODE) {
+		diag_add(d, DIAG_ERROR, y->file, ynode_line(list), ynode_col(list),
+		    "sources: a list of entries such as '- type: webhook'", "'sources' must be a list");
+		return;
+	}
+	cap = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
+	c->sources = calloc(cap ? cap : 1, sizeof(*c->sources));
+	if (c->sources == NULL)
+		return;
+	for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++) {
+		yaml_node_t *e = ydoc_node(y, *it), *tn;
+		struct source_conf *s;
+
+		if (e->type != YAML_MAPPING_NODE) {
+			diag_add(d, DIAG_ERROR, y->file, ynode_line(e), ynode_col(e),
+			    "each source is a mapping with at least 'type'", "a source must be a mapping");
+			continue;
+		}
+		s = &c->sources[c->nsources];
+		memset(s, 0, sizeof(*s));
+		s->line = ynode_line(e);
+		s->col = ynode_col(e);
+		s->enabled = CONF_ON;
+		tn = ymap_get(y, e, "type", NULL);
+		if (tn == NULL || ynode_str(tn) == NULL || *ynode_str(tn) == '\0') {
+			diag_add(d, DIAG_ERROR, y->file, s->line, s->col, "known types: console, webhook",
+			    "a source needs a 'type'");
+			continue;
+		}
+		s->type = strdup(ynode_str(tn));
+		s->kv = calloc((size_t)(e->data.mapping.pairs.top - e->data.mapping.pairs.start) + 1,
+		    sizeof(*s->kv));
+		if (s->type == NULL || s->kv == NULL) {
+			source_conf_free(s);
+			continue;
+		}
+		c->nsources++;
+		for (yaml_node_pair_t *p = e->data.mapping.pairs.start; p < e->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = ydoc_node(y, p->key), *v = ydoc_node(y, p->value);
+			const char *ks = ynode_str(k);
+			struct conf_kv *kv;
+
+			if (ks == NULL || strcmp(ks, "type") == 0)
+				continue;
+			if (strcmp(ks, "name") == 0) {
+				ynode_string(y, v, "name", &s->name, d);
+				continue;
+			}
+			if (strcmp(ks, "enabled") == 0) {
+				const char *vs = ynode_str(v);
+				int b;
+				if (vs != NULL && strcmp(vs, "auto") == 0)
+					s->enabled = CONF_AUTO;
+				else if (vs != NULL && (strcmp(vs, "true") == 0 || strcmp(vs, "false") == 0 ||
+				    strcmp(vs, "yes") == 0 || strcmp(vs, "no") == 0 ||
+				    strcmp(vs, "on") == 0 || strcmp(vs, "off") == 0) &&
+				    ynode_bool(y, v, "enabled", &b, d) == 0)
+					s->enabled = b ? CONF_ON : CONF_OFF;
+				else
+					diag_add(d, DIAG_ERROR, y->file, ynode_line(v), ynode_col(v), NULL,
+					    "invalid value '%s' for 'enabled' (expected true, false or auto)",
+					    vs ? vs : "");
+				continue;
+			}
+			if (strcmp(ks, "max_length") == 0) {
+				long ml = 0;
+				if (ynode_int(y, v, "max_length", 1, 100000, &ml, d) == 0)
+					s->max_length = (size_t)ml;
+				continue;
+			}
+			kv = &s->kv[s->nkv];
+			if (v->type == YAML_SCALAR_NODE) {
+				kv->value = strdup(ynode_str(v));
+			} else if (v->type == YAML_SEQUENCE_NODE) {
+				char **vals = NULL;
+				size_t nv = 0, len = 1;
+				if (ynode_strings(y, v, ks, &vals, &nv, d) != 0)
+					continue;
+				for (size_t i = 0; i < nv; i++)
+					len += strlen(vals[i]) + 1;
+				kv->value = calloc(1, len);
+				for (size_t i = 0; kv->value && i < nv; i++) {
+					if (i)
+						strcat(kv->value, "\n");
+					strcat(kv->value, vals[i]);
+				}
+				ystrings_free(vals, nv);
+				kv->is_list = 1;
+			} else {
+				diag_add(d, DIAG_ERROR, y->file, ynode_line(v), ynode_col(v), NULL,
+				    "'%s' must be a value or a list, not a mapping", ks);
+				continue;
+			}
+			kv->key = strdup(ks);
+			kv->line = ynode_line(v);
+			kv->col = ynode_col(v);
+			if (kv->key == NULL || kv->value == NULL) {
+				free(kv->key);
+				free(kv->value);
+				continue;
+			}
+			s->nkv++;
+		}
+		if (s->name == NULL)
+			s->name = strdup(s->type);
+	}
+	for (size_t i = 0; i < c->nsources; i++)
+		for (size_t j = 0; j < i; j++)
+			if (c->sources[i].name && c->sources[j].name &&
+			    strcmp(c->sources[i].name, c->sources[j].name) == 0)
+				diag_add(d, DIAG_ERROR, y->file, c->sources[i].line, c->sources[i].col,
+				    "give each source a unique 'name'",
+				    "duplicate source name '%s' (first at line %d)", c->sources[i].name,
+				    c->sources[j].line);
+}
+
+struct config *
+config_load(const char *path, struct diag *d)
+{
+	struct ydoc y;
+	struct config *c;
+	yaml_node_t *root, *n, *sec;
+	size_t errors = d->errors;
+	long v;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->path = strdup(path);
+	{
+		char *tmp = strdup(path);
+		c->dir = tmp ? strdup(dirname(tmp)) : NULL;
+		free(tmp);
+	}
+	c->log_level = strdup("info");
+	c->default_lang = strdup("en");
+	c->match_limit = 100000;
+	c->depth_limit = 1000;
+	c->max_text = 20000;
+	c->cooldown_ms = 600000;
+	c->one_per_thread = 1;
+	c->handoff_unmatched = 1;
+	c->supporter_min = 3;
+	c->send_timeout_ms = 10000;
+	c->send_max_attempts = 8;
+	c->backoff_min_ms = 1000;
+	c->backoff_max_ms = 300000;
+	c->admin_host = strdup("127.0.0.1");
+	c->admin_port = 9090;
+	c->drain_ms = 4000;
+	if (c->path == NULL || c->dir == NULL || c->log_level == NULL || c->default_lang == NULL ||
+	    c->admin_host == NULL) {
+		config_free(c);
+		return NULL;
+	}
+	if (ydoc_load(&y, path, d) != 0) {
+		ydoc_free(&y);
+		config_free(c);
+		return NULL;
+	}
+	root = ydoc_root(&y);
+	if (root == NULL || root->type != YAML_MAPPING_NODE) {
+		diag_add(d, DIAG_ERROR, path, root ? ynode_line(root) : 1, root ? ynode_col(root) : 1,
+		    "start from config/ackbot.yaml", "the configuration must be a mapping of keys");
+		goto done;
+	}
+	ymap_check_keys(&y, root, top_keys, "the configuration", d);
+
+	if ((sec = section(&y, root, "bot", bot_keys, d)) != NULL) {
+		ynode_strings(&y, ymap_get(&y, sec, "name", NULL), "bot.name", &c->handles, &c->nhandles, d);
+		ynode_strings(&y, ymap_get(&y, sec, "handles", NULL), "bot.handles", &c->handles, &c->nhandles, d);
+		for (size_t i = 0; i < c->nhandles; i++)
+			if (c->handles[i][0] == '@')
+				memmove(c->handles[i], c->handles[i] + 1, strlen(c->handles[i]));
+	}
+	{
+		char *dd = NULL;
+		ynode_string(&y, ymap_get(&y, root, "data_dir", NULL), "data_dir", &dd, d);
+		c->data_dir = resolve(c->dir, dd ? dd : "var");
+		free(dd);
+	}
+	if ((n = ymap_get(&y, root, "log_level", NULL)) != NULL) {
+		int lv;
+		if (ynode_str(n) == NULL || log_parse_level(ynode_str(n), &lv) != 0)
+			diag_add(d, DIAG_ERROR, path, ynode_line(n), ynode_col(n), NULL,
+			    "invalid value '%s' for 'log_level' (expected debug, info, warn or error)",
+			    ynode_str(n) ? ynode_str(n) : "");
+		else
+			ynode_string(&y, n, "log_level", &c->log_level, d);
+	}
+	if ((sec = section(&y, root, "intents", intents_keys, d)) != NULL) {
+		ynode_strings(&y, ymap_get(&y, sec, "paths", NULL), "intents.paths", &c->intent_paths,
+		    &c->nintent_paths, d);
+		ynode_string(&y, ymap_get(&y, sec, "default_language", NULL), "intents.default_language",
+		    &c->default_lang, d);
+		v = c->match_limit;
+		if (ynode_int(&y, ymap_get(&y, sec, "match_limit", NULL), "intents.match_limit", 100,
+		    100000000, &v, d) == 0)
+			c->match_limit = (uint32_t)v;
+		v = c->depth_limit;
+		if (ynode_int(&y, ymap_get(&y, sec, "depth_limit", NULL), "intents.depth_limit", 10,
+		    10000000, &v, d) == 0)
+			c->depth_limit = (uint32_t)v;
+		v = (long)c->max_text;
+		if (ynode_int(&y, ymap_get(&y, sec, "max_text", NULL), "intents.max_text", 64,
+		    10000000, &v, d) == 0)
+			c->max_text = (size_t)v;
+	}
+	if (c->nintent_paths == 0) {
+		c->intent_paths = calloc(1, sizeof(char *));
+		if (c->intent_paths != NULL && (c->intent_paths[0] = strdup("intents")) != NULL)
+			c->nintent_paths = 1;
+	}
+	for (size_t i = 0; i < c->nintent_paths; i++) {
+		char *r = resolve(c->dir, c->intent_paths[i]);
+		if (r != NULL) {
+			free(c->intent_paths[i]);
+			c->intent_paths[i] = r;
+		}
+	}
+	if ((sec = section(&y, root, "policy", policy_keys, d)) != NULL) {
+		ynode_duration(&y, ymap_get(&y, sec, "cooldown", NULL), "policy.cooldown", &c->cooldown_ms, d);
+		ynode_bool(&y, ymap_get(&y, sec, "one_reply_per_thread", NULL), "policy.one_reply_per_thread",
+		    &c->one_per_thread, d);
+		ynode_bool(&y, ymap_get(&y, sec, "reply_to_bots", NULL), "policy.reply_to_bots",
+		    &c->reply_to_bots, d);
+		ynode_strings(&y, ymap_get(&y, sec, "blocked_authors", NULL), "policy.blocked_authors",
+		    &c->blocked, &c->nblocked, d);
+		ynode_bool(&y, ymap_get(&y, sec, "handoff_unmatched", NULL), "policy.handoff_unmatched",
+		    &c->handoff_unmatched, d);
+		v = c->supporter_min;
+		if (ynode_int(&y, ymap_get(&y, sec, "supporter_mentions", NULL), "policy.supporter_mentions",
+		    0, 1000000, &v, d) == 0)
+			c->supporter_min = (int)v;
+	}
+	if ((sec = section(&y, root, "store", store_keys, d)) != NULL) {
+		char *p = NULL;
+		ynode_string(&y, ymap_get(&y, sec, "path", NULL), "store.path", &p, d);
+		if (p != NULL)
+			c->db_path = resolve(c->dir, p);
+		free(p);
+	}
+	if ((sec = section(&y, root, "handoff", handoff_keys, d)) != NULL) {
+		char *p = NULL;
+		ynode_string(&y, ymap_get(&y, sec, "log", NULL), "handoff.log", &p, d);
+		if (p != NULL)
+			c->handoff_log = resolve(c->dir, p);
+		free(p);
+	}
+	if ((sec = section(&y, root, "sender", sender_keys, d)) != NULL) {
+		ynode_duration(&y, ymap_get(&y, sec, "timeout", NULL), "sender.timeout", &c->send_timeout_ms, d);
+		v = c->send_max_attempts;
+		if (ynode_int(&y, ymap_get(&y, sec, "max_attempts", NULL), "sender.max_attempts", 1, 1000,
+		    &v, d) == 0)
+			c->send_max_attempts = (int)v;
+		ynode_duration(&y, ymap_get(&y, sec, "backoff_min", NULL), "sender.backoff_min",
+		    &c->backoff_min_ms, d);
+		ynode_duration(&y, ymap_get(&y, sec, "backoff_max", NULL), "sender.backoff_max",
+		    &c->backoff_max_ms, d);
+		if (c->send_timeout_ms < 100)
+			c->send_timeout_ms = 100;
+		if (c->backoff_min_ms < 1)
+			c->backoff_min_ms = 1;
+		if (c->backoff_max_ms < c->backoff_min_ms)
+			c->backoff_max_ms = c->backoff_min_ms;
+	}
+	if ((sec = section(&y, root, "admin", admin_keys, d)) != NULL &&
+	    (n = ymap_get(&y, sec, "listen", NULL)) != NULL) {
+		const char *s = ynode_str(n);
+		free(c->admin_host);
+		c->admin_host = NULL;
+		if (s != NULL && (strcmp(s, "false") == 0 || strcmp(s, "off") == 0 || strcmp(s, "no") == 0))
+			;
+		else if (s == NULL || parse_listen(s, &c->admin_host, &c->admin_port) != 0)
+			diag_add(d, DIAG_ERROR, path, ynode_line(n), ynode_col(n),
+			    "e.g. listen: 127.0.0.1:9090 (or false to turn it off)",
+			    "invalid value '%s' for 'admin.listen' (expected host:port)", s ? s : "");
+	}
+	ynode_duration(&y, ymap_get(&y, root, "drain_timeout", NULL), "drain_timeout", &c->drain_ms, d);
+	parse_sources(&y, ymap_get(&y, root, "sources", NULL), c, d);
+	if (c->nhandles == 0)
+		diag_add(d, DIAG_WARNING, path, 1, 1, "add bot: {handles: [yourbrand]}",
+		    "no bot handles: the bot cannot recognise its own mentions and posts");
+done:
+	ydoc_free(&y);
+	if (c->db_path == NULL)
+		c->db_path = resolve(c->data_dir ? c->data_dir : ".", "ackbot.db");
+	if (c->handoff_log == NULL)
+		c->handoff_log = resolve(c->data_dir ? c->data_dir : ".", "handoff.jsonl");
+	if (d->errors != errors || c->data_dir == NULL || c->db_path == NULL || c->handoff_log == NULL) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* ---- getters for a source's own keys ---- */
+
+static struct conf_kv *
+kv_find(struct source_conf *s, const char *key)
+{
+	if (s->nasked < sizeof(s->asked) / sizeof(s->asked[0]))
+		snprintf(s->asked[s->nasked++], sizeof(s->asked[0]), "%s", key);
+	for (size_t i = 0; i < s->nkv; i++)
+		if (strcmp(s->kv[i].key, key) == 0) {
+			s->kv[i].used = 1;
+			return &s->kv[i];
+		}
+	return NULL;
+}
+
+static int
+kv_bad(const struct config *c, struct diag *d, const struct conf_kv *kv, const char *expected,
+    const char *hint)
+{
+	diag_add(d, DIAG_ERROR, c->path, kv->line, kv->col, hint,
+	    "invalid value '%s' for '%s' (expected %s)", kv->value, kv->key, expected);
+	return -1;
+}
+
+int
+conf_src_str(struct source_conf *s, const char *key, const char *def, char **out,
+    const struct config *c, struct diag *d)
+{
+	struct conf_kv *kv = kv_find(s, key);
+
+	*out = NULL;
+	if (kv == NULL)
+		return def && (*out = strdup(def)) == NULL ? -1 : 0;
+	if (kv->is_list)
+		return kv_bad(c, d, kv, "a single value", NULL);
+	*out = strdup(kv->value);
+	return *out ? 0 : -1;
+}
+
+int
+conf_src_int(struct source_conf *s, const char *key, long def, long min, long max, long *out,
+    const struct config *c, struct diag *d)
+{
+	struct conf_kv *kv = kv_find(s, key);
+	char *end, exp[64];
+	long v;
+
+	*out = def;
+	if (kv == NULL)
+		return 0;
+	snprintf(exp, sizeof(exp), "an integer from %ld to %ld", min, max);
+	errno = 0;
+	v = strtol(kv->value, &end, 10);
+	if (kv->is_list || *kv->value == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+		return kv_bad(c, d, kv, exp, NULL);
+	*out = v;
+	return 0;
+}
+
+int
+conf_src_bool(struct source_conf *s, const char *key, int def, int *out, const struct config *c,
+    struct diag *d)
+{
+	struct conf_kv *kv = kv_find(s, key);
+
+	*out = def;
+	if (kv == NULL)
+		return 0;
+	if (strcmp(kv->value, "true") == 0 || strcmp(kv->value, "yes") == 0 || strcmp(kv->value, "on") == 0)
+		*out = 1;
+	else if (strcmp(kv->value, "false") == 0 || strcmp(kv->value, "no") == 0 ||
+	    strcmp(kv->value, "off") == 0)
+		*out = 0;
+	else
+		return kv_bad(c, d, kv, "true or false", NULL);
+	return 0;
+}
+
+int
+conf_src_duration_ms(struct source_conf *s, const char *key, int64_t def, int64_t *out,
+    const struct config *c, struct diag *d)
+{
+	struct conf_kv *kv = kv_find(s, key);
+
+	*out = def;
+	if (kv == NULL)
+		return 0;
+	if (kv->is_list || conf_parse_duration_ms(kv->value, out) != 0) {
+		*out = def;
+		return kv_bad(c, d, kv, "a duration", "durations look like 250ms, 5s, 10m, 2h or 1d");
+	}
+	return 0;
+}
+
+int
+conf_src_size(struct source_conf *s, const char *key, size_t def, size_t *out,
+    const struct config *c, struct diag *d)
+{
+	struct conf_kv *kv = kv_find(s, key);
+
+	*out = def;
+	if (kv == NULL)
+		return 0;
+	if (kv->is_list || conf_parse_size(kv->value, out) != 0 || *out == 0) {
+		*out = def;
+		return kv_bad(c, d, kv, "a size", "sizes look like 65536, 64KiB or 1MiB");
+	}
+	return 0;
+}
+
+int
+conf_src_listen(struct source_conf *s, const char *key, const char *def, char **host, int *port,
+    const struct config *c, struct diag *d)
+{
+	struct conf_kv *kv = kv_find(s, key);
+
+	*host = NULL;
+	if (parse_listen(kv ? kv->value : def, host, port) != 0) {
+		free(*host);
+		*host = NULL;
+		parse_listen(def, host, port);
+		return kv ? kv_bad(c, d, kv, "host:port", "e.g. listen: 127.0.0.1:8080") : -1;
+	}
+	return 0;
+}
+
+/* First line of a file, trailing newline stripped. New string, or NULL with errno. */
+static char *
+read_first_line(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (f == NULL)
+		return NULL;
+	n = getline(&line, &cap, f);
+	fclose(f);
+	if (n < 0) {
+		free(line);
+		line = strdup("");
+		return line;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+static int
+from_env_or_file(struct source_conf *s, const char *key, char **out, const struct config *c,
+    struct diag *d, int *found)
+{
+	char k[96];
+	struct conf_kv *env, *file;
+
+	*found = 0;
+	snprintf(k, sizeof(k), "%s_env", key);
+	env = kv_find(s, k);
+	snprintf(k, sizeof(k), "%s_file", key);
+	file = kv_find(s, k);
+	if (env != NULL && file != NULL) {
+		diag_add(d, DIAG_ERROR, c->path, file->line, file->col, "keep only one of the two",
+		    "'%s_env' and '%s_file' both given for source '%s'", key, key, s->name);
+		return -1;
+	}
+	if (env != NULL) {
+		const char *v = getenv(env->value);
+		*found = 1;
+		if (v != NULL && *v != '\0' && (*out = strdup(v)) == NULL)
+			return -1;
+		return 0;
+	}
+	if (file != NULL) {
+		char *p = resolve(c->dir, file->value);
+		*found = 1;
+		if (p == NULL)
+			return -1;
+		*out = read_first_line(p);
+		if (*out == NULL) {
+			diag_add(d, DIAG_ERROR, c->path, file->line, file->col,
+			    "check the path and its permissions", "cannot read %s_file '%s': %s", key, p,
+			    strerror(errno));
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	return 0;
+}
+
+int
+conf_src_secret(struct source_conf *s, const char *key, char **out, const struct config *c,
+    struct diag *d)
+{
+	struct conf_kv *kv = kv_find(s, key);
+	int found;
+
+	*out = NULL;
+	if (kv != NULL) {
+		char hint[128];
+		snprintf(hint, sizeof(hint), "use %s_env (an environment variable) or %s_file", key, key);
+		diag_add(d, DIAG_ERROR, c->path, kv->line, kv->col, hint,
+		    "secrets are not allowed in the config file ('%s')", key);
+		return -1;
+	}
+	return from_env_or_file(s, key, out, c, d, &found);
+}
+
+int
+conf_src_str_env(struct source_conf *s, const char *key, const char *def, char **out,
+    const struct config *c, struct diag *d)
+{
+	struct conf_kv *kv = kv_find(s, key);
+	int found = 0;
+
+	*out = NULL;
+	if (from_env_or_file(s, key, out, c, d, &found) != 0)
+		return -1;
+	if (found && kv != NULL) {
+		diag_add(d, DIAG_ERROR, c->path, kv->line, kv->col, "keep only one of them",
+		    "'%s' is given both inline and from the environment or a file", key);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	if (kv != NULL)
+		*out = strdup(kv->value);
+	else if (!found && def != NULL)
+		*out = strdup(def);
+	return 0;
+}
+
+void
+conf_src_unused(struct source_conf *s, const struct config *c, struct diag *d)
+{
+	for (size_t i = 0; i < s->nkv; i++) {
+		const char *known[64];
+		size_t n = 0;
+		const char *near;
+		char hint[96];
+
+		if (s->kv[i].used)
+			continue;
+		for (size_t j = 0; j < s->nasked && n < 63; j++)
+			known[n++] = s->asked[j];
+		known[n] = NULL;
+		near = yclosest(s->kv[i].key, known);
+		if (near)
+			snprintf(hint, sizeof(hint), "did you mean '%s'?", near);
+		diag_add(d, DIAG_ERROR, c->path, s->kv[i].line, s->kv[i].col, near ? hint : NULL,
+		    "unknown key '%s' for a %s source", s->kv[i].key, s->type);
+	}
+}

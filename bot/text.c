@@ -1,0 +1,498 @@
+/* text.c - Unicode text helpers on utf8proc: NFC, the text intents see, neutralised
+ * captures, grapheme counting and grapheme-safe truncation. */
+#include "text.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#define GAP (-2)	/* a removed span in a code point buffer */
+
+struct cps {
+	int32_t *v;
+	size_t n, cap;
+};
+
+static int
+cps_push(struct cps *c, int32_t cp)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		int32_t *v = realloc(c->v, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = cp;
+	return 0;
+}
+
+/* Decodes s[0..len): invalid sequences become U+FFFD, NUL bytes are dropped. */
+static int
+decode(const char *s, size_t len, struct cps *out)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t i = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (i < len) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+		if (n <= 0) {
+			cp = 0xFFFD;
+			n = 1;
+		}
+		i += (size_t)n;
+		if (cp == 0)
+			continue;
+		if (cps_push(out, cp) != 0) {
+			free(out->v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static char *
+encode(const int32_t *v, size_t n)
+{
+	char *s = malloc(n * 4 + 1), *p = s;
+
+	if (s == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] >= 0)
+			p += utf8proc_encode_char(v[i], (utf8proc_uint8_t *)p);
+	*p = '\0';
+	return s;
+}
+
+int
+text_is_valid_utf8(const char *s, size_t len)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+		if (n <= 0 || cp == 0)
+			return 0;
+		i += (size_t)n;
+	}
+	return 1;
+}
+
+static char *
+nfc_cps(const int32_t *v, size_t n)
+{
+	char *raw = encode(v, n), *out;
+
+	if (raw == NULL)
+		return NULL;
+	out = (char *)utf8proc_NFC((const utf8proc_uint8_t *)raw);
+	free(raw);
+	return out;
+}
+
+char *
+text_nfc(const char *s, size_t len)
+{
+	struct cps c;
+	char *out;
+
+	if (decode(s, len, &c) != 0)
+		return NULL;
+	out = nfc_cps(c.v, c.n);
+	free(c.v);
+	return out;
+}
+
+static int
+is_space(int32_t cp)
+{
+	if (cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\v' || cp == '\f')
+		return 1;
+	if (cp < 0x80)
+		return 0;
+	utf8proc_category_t cat = utf8proc_category(cp);
+	return cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+	    cat == UTF8PROC_CATEGORY_ZP || cp == 0x85;
+}
+
+static int
+is_word(int32_t cp)
+{
+	if (cp < 0)
+		return 0;
+	if (cp < 0x80)
+		return isalnum(cp) || cp == '_';
+	utf8proc_category_t cat = utf8proc_category(cp);
+	return (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
+	    (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO) ||
+	    (cat >= UTF8PROC_CATEGORY_MN && cat <= UTF8PROC_CATEGORY_ME);
+}
+
+static int
+is_handle_char(int32_t cp)
+{
+	return cp >= 0 && cp < 0x80 && (isalnum(cp) || cp == '_');
+}
+
+static int
+is_domain_char(int32_t cp)
+{
+	return cp >= 0 && cp < 0x80 && (isalnum(cp) || cp == '-' || cp == '.');
+}
+
+static int
+lower_ascii(int32_t cp)
+{
+	return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
+}
+
+/* Does v[i..] start with the ASCII word w, case-insensitively? */
+static int
+starts_with(const int32_t *v, size_t n, size_t i, const char *w)
+{
+	for (; *w; w++, i++)
+		if (i >= n || lower_ascii(v[i]) != (unsigned char)*w)
+			return 0;
+	return 1;
+}
+
+/* Length of an own-handle mention at v[i] ('@' there), or 0. */
+static size_t
+own_handle_len(const int32_t *v, size_t n, size_t i, const char *const *handles, size_t nh)
+{
+	size_t j = i + 1, k;
+
+	if (i > 0 && (is_word(v[i - 1]) || v[i - 1] == '@'))
+		return 0;
+	while (j < n && is_handle_char(v[j]))
+		j++;
+	if (j == i + 1)
+		return 0;
+	for (k = 0; k < nh; k++) {
+		const char *h = handles[k];
+		size_t hl;
+		if (*h == '@')
+			h++;
+		hl = strlen(h);
+		if (hl == j - i - 1) {
+			size_t m = 0;
+			while (m < hl && lower_ascii(v[i + 1 + m]) == tolower((unsigned char)h[m]))
+				m++;
+			if (m == hl)
+				break;
+		}
+	}
+	if (k == nh)
+		return 0;
+	/* "@brand@host.example": the domain goes too (not a trailing dot) */
+	if (j < n && v[j] == '@' && j + 1 < n && is_domain_char(v[j + 1])) {
+		size_t e = j + 1;
+		while (e < n && is_domain_char(v[e]))
+			e++;
+		while (e > j + 1 && (v[e - 1] == '.' || v[e - 1] == '-'))
+			e--;
+		j = e;
+	}
+	return j - i;
+}
+
+/* Length of a URL at v[i], or 0. */
+static size_t
+url_len(const int32_t *v, size_t n, size_t i)
+{
+	size_t j;
+
+	if (i > 0 && is_word(v[i - 1]))
+		return 0;
+	if (!starts_with(v, n, i, "http://") && !starts_with(v, n, i, "https://") &&
+	    !starts_with(v, n, i, "www."))
+		return 0;
+	for (j = i; j < n && !is_space(v[j]); j++)
+		;
+	return j - i;
+}
+
+/* Emits v without GAP markers: white space touching a gap folds to one space; trims. */
+static char *
+fold_gaps(const int32_t *v, size_t n)
+{
+	struct cps o;
+	size_t i = 0;
+	char *s;
+
+	memset(&o, 0, sizeof(o));
+	while (i < n) {
+		if (v[i] == GAP) {
+			while (o.n > 0 && is_space(o.v[o.n - 1]))
+				o.n--;
+			while (i < n && (v[i] == GAP || is_space(v[i])))
+				i++;
+			if (o.n > 0 && i < n && cps_push(&o, ' ') != 0)
+				goto oom;
+			continue;
+		}
+		if (cps_push(&o, v[i++]) != 0)
+			goto oom;
+	}
+	{
+		size_t a = 0, b = o.n;
+		while (a < b && is_space(o.v[a]))
+			a++;
+		while (b > a && is_space(o.v[b - 1]))
+			b--;
+		s = nfc_cps(o.v + a, b - a);
+	}
+	free(o.v);
+	return s;
+oom:
+	free(o.v);
+	return NULL;
+}
+
+char *
+text_for_matching(const char *s, size_t len, const char *const *handles, size_t nhandles)
+{
+	struct cps c;
+	char *nfc, *out;
+	size_t i;
+
+	nfc = text_nfc(s, len);
+	if (nfc == NULL)
+		return NULL;
+	if (decode(nfc, strlen(nfc), &c) != 0) {
+		free(nfc);
+		return NULL;
+	}
+	free(nfc);
+	for (i = 0; i < c.n;) {
+		size_t k = 0;
+		if (c.v[i] == '@')
+			k = own_handle_len(c.v, c.n, i, handles, nhandles);
+		else if (c.v[i] == 'h' || c.v[i] == 'H' || c.v[i] == 'w' || c.v[i] == 'W')
+			k = url_len(c.v, c.n, i);
+		if (k == 0) {
+			i++;
+			continue;
+		}
+		for (size_t j = i; j < i + k; j++)
+			c.v[j] = GAP;
+		i += k;
+	}
+	out = fold_gaps(c.v, c.n);
+	free(c.v);
+	return out;
+}
+
+static int
+drop_char(const int32_t *v, size_t n, size_t i)
+{
+	int32_t cp = v[i];
+
+	if (cp == 0x200D)	/* ZWJ: keep it inside emoji sequences only */
+		return !(i > 0 && i + 1 < n && v[i - 1] >= 0x2000 && v[i + 1] >= 0x2000);
+	if ((cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+	    (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF)
+		return 1;
+	if (cp < 0x80)
+		return strchr("<>[]()*_~`|\\", (int)cp) != NULL && cp != 0;
+	utf8proc_category_t cat = utf8proc_category(cp);
+	return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
+	    cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_CO;
+}
+
+/* A whitespace-delimited token that is a link or a bare domain. */
+static int
+is_linkish(const int32_t *v, size_t a, size_t b)
+{
+	size_t end = b, dot = (size_t)-1, slash = b, letters = 0, label = 0;
+
+	if (starts_with(v, b, a, "www."))
+		return 1;
+	for (size_t i = a; i + 2 < b; i++)
+		if (v[i] == ':' && v[i + 1] == '/' && v[i + 2] == '/')
+			return 1;
+	while (end > a && (v[end - 1] == '.' || v[end - 1] == ',' || v[end - 1] == '!' ||
+	    v[end - 1] == '?' || v[end - 1] == ';' || v[end - 1] == ':'))
+		end--;
+	for (size_t i = a; i < end; i++)
+		if (v[i] == '/') {
+			slash = i;
+			break;
+		}
+	if (slash > end)
+		slash = end;
+	for (size_t i = a; i < slash; i++)
+		if (v[i] == '.')
+			dot = i;
+	if (dot == (size_t)-1 || dot == a)
+		return 0;
+	for (size_t i = dot + 1; i < slash; i++) {
+		if (v[i] >= 0x80 || !isalpha(v[i]))
+			return 0;
+		letters++;
+	}
+	for (size_t i = dot; i > a && v[i - 1] != '.'; i--) {
+		if (!(v[i - 1] < 0x80 && (isalnum(v[i - 1]) || v[i - 1] == '-')))
+			return 0;
+		label++;
+	}
+	return letters >= 2 && label >= 2;
+}
+
+char *
+text_neutralize(const char *s, size_t max_graphemes)
+{
+	struct cps c, o;
+	char *nfc, *out;
+	size_t i = 0;
+
+	nfc = text_nfc(s ? s : "", s ? strlen(s) : 0);
+	if (nfc == NULL)
+		return NULL;
+	if (decode(nfc, strlen(nfc), &c) != 0) {
+		free(nfc);
+		return NULL;
+	}
+	free(nfc);
+	memset(&o, 0, sizeof(o));
+	/* first: control/format/markup characters out, '@' defused, white space unified */
+	for (i = 0; i < c.n; i++) {
+		int32_t cp = c.v[i];
+		if (is_space(cp) || (cp < 0x80 && cp > 0 && strchr("<>[]()*_~`|\\", (int)cp)))
+			cp = ' ';	/* markup splits words: "[click](http://x)" -> "click" */
+		else if (drop_char(c.v, c.n, i))
+			continue;
+		else if (cp == '@' || cp == 0xFE6B)
+			cp = 0xFF20;
+		if (cps_push(&o, cp) != 0)
+			goto oom;
+	}
+	/* then: links and bare domains out, token by token; white space folded */
+	c.n = 0;
+	for (i = 0; i < o.n;) {
+		size_t a, b;
+		while (i < o.n && o.v[i] == ' ')
+			i++;
+		a = i;
+		while (i < o.n && o.v[i] != ' ')
+			i++;
+		b = i;
+		if (a == b || is_linkish(o.v, a, b))
+			continue;
+		if (c.n > 0 && cps_push(&c, ' ') != 0)
+			goto oom;
+		for (size_t j = a; j < b; j++)
+			if (cps_push(&c, o.v[j]) != 0)
+				goto oom;
+	}
+	out = encode(c.v, c.n);
+	free(c.v);
+	free(o.v);
+	if (out != NULL && max_graphemes > 0)
+		text_truncate(out, max_graphemes, "…");
+	return out;
+oom:
+	free(c.v);
+	free(o.v);
+	return NULL;
+}
+
+/* Byte offsets of grapheme boundaries: calls fn for the end of each cluster. */
+static size_t
+grapheme_end(const char *s, size_t len, size_t count)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	utf8proc_int32_t prev = -1, cp;
+	utf8proc_int32_t state = 0;
+	size_t i = 0, seen = 0;
+
+	while (i < len) {
+		utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+		if (n <= 0) {
+			cp = 0xFFFD;
+			n = 1;
+		}
+		if (prev >= 0 && utf8proc_grapheme_break_stateful(prev, cp, &state)) {
+			if (++seen == count)
+				return i;
+		}
+		prev = cp;
+		i += (size_t)n;
+	}
+	return len;
+}
+
+size_t
+text_graphemes(const char *s)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	utf8proc_int32_t prev = -1, cp, state = 0;
+	size_t i = 0, len = strlen(s), n_clusters = 0;
+
+	while (i < len) {
+		utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
+		if (n <= 0) {
+			cp = 0xFFFD;
+			n = 1;
+		}
+		if (prev < 0 || utf8proc_grapheme_break_stateful(prev, cp, &state))
+			n_clusters++;
+		prev = cp;
+		i += (size_t)n;
+	}
+	return n_clusters;
+}
+
+void
+text_truncate(char *s, size_t max_graphemes, const char *ellipsis)
+{
+	size_t len, elen, eg, keep, cut;
+
+	if (max_graphemes == 0 || s == NULL || text_graphemes(s) <= max_graphemes)
+		return;
+	len = strlen(s);
+	elen = ellipsis ? strlen(ellipsis) : 0;
+	eg = elen ? text_graphemes(ellipsis) : 0;
+	keep = max_graphemes > eg ? max_graphemes - eg : 0;
+	/* the ellipsis must fit where the cut text was: keep fewer clusters if needed */
+	for (;;) {
+		cut = keep ? grapheme_end(s, len, keep) : 0;
+		while (cut > 0 && (s[cut - 1] == ' ' || s[cut - 1] == '\n' || s[cut - 1] == '\t'))
+			cut--;
+		if (cut + elen <= len || keep == 0)
+			break;
+		keep--;
+	}
+	if (cut + elen > len)
+		elen = 0;
+	memcpy(s + cut, ellipsis ? ellipsis : "", elen);
+	s[cut + elen] = '\0';
+}
+
+char *
+text_lang_primary(const char *lang)
+{
+	char buf[8];
+	size_t n = 0;
+
+	if (lang == NULL)
+		return NULL;
+	while (lang[n] && lang[n] != '-' && lang[n] != '_' && n < sizeof(buf) - 1) {
+		if (!isalpha((unsigned char)lang[n]))
+			return NULL;
+		buf[n] = (char)tolower((unsigned char)lang[n]);
+		n++;
+	}
+	if (n < 2 || n > 3 || (lang[n] != '\0' && lang[n] != '-' && lang[n] != '_'))
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}

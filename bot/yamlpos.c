@@ -1,0 +1,316 @@
+/* yamlpos.c - YAML documents with positions over libyaml, and typed value helpers. */
+#include "yamlpos.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+int
+ydoc_load(struct ydoc *y, const char *path, struct diag *d)
+{
+	yaml_parser_t p;
+	FILE *f;
+	int rc = -1;
+
+	memset(y, 0, sizeof(*y));
+	y->file = strdup(path);
+	if (y->file == NULL)
+		return -1;
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		diag_add(d, DIAG_ERROR, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_file(&p, f);
+	if (!yaml_parser_load(&p, &y->doc)) {
+		diag_add(d, DIAG_ERROR, path, (int)p.problem_mark.line + 1, (int)p.problem_mark.column + 1,
+		    "YAML syntax: check indentation and quoting (patterns with \\ are safest in 'single quotes')",
+		    "%s%s%s", p.problem ? p.problem : "syntax error",
+		    p.context ? " " : "", p.context ? p.context : "");
+	} else {
+		y->loaded = 1;
+		rc = 0;
+	}
+	yaml_parser_delete(&p);
+	fclose(f);
+	return rc;
+}
+
+void
+ydoc_free(struct ydoc *y)
+{
+	if (y->loaded)
+		yaml_document_delete(&y->doc);
+	free(y->file);
+	memset(y, 0, sizeof(*y));
+}
+
+yaml_node_t *
+ydoc_root(struct ydoc *y)
+{
+	return y->loaded ? yaml_document_get_root_node(&y->doc) : NULL;
+}
+
+yaml_node_t *
+ydoc_node(struct ydoc *y, int id)
+{
+	return yaml_document_get_node(&y->doc, id);
+}
+
+int ynode_line(const yaml_node_t *n) { return n ? (int)n->start_mark.line + 1 : 0; }
+int ynode_col(const yaml_node_t *n) { return n ? (int)n->start_mark.column + 1 : 0; }
+
+const char *
+ynode_str(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+int
+ynode_is_null(const yaml_node_t *n)
+{
+	const char *s = ynode_str(n);
+
+	if (n == NULL)
+		return 1;
+	if (s == NULL || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	return *s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 ||
+	    strcmp(s, "NULL") == 0;
+}
+
+yaml_node_t *
+ymap_get(struct ydoc *y, yaml_node_t *map, const char *key, yaml_node_t **key_out)
+{
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = ydoc_node(y, p->key);
+		const char *ks = ynode_str(k);
+		if (ks != NULL && strcmp(ks, key) == 0) {
+			if (key_out)
+				*key_out = k;
+			return ydoc_node(y, p->value);
+		}
+	}
+	return NULL;
+}
+
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t c = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			if (prev[j] + 1 < c)
+				c = prev[j] + 1;
+			if (cur[j - 1] + 1 < c)
+				c = cur[j - 1] + 1;
+			cur[j] = c;
+		}
+		memcpy(prev, cur, sizeof(size_t) * (lb + 1));
+	}
+	return prev[lb];
+}
+
+const char *
+yclosest(const char *word, const char *const *candidates)
+{
+	const char *best = NULL;
+	size_t bd = 3;
+
+	for (size_t i = 0; candidates[i]; i++) {
+		size_t dd = edit_distance(word, candidates[i]);
+		if (dd < bd) {
+			bd = dd;
+			best = candidates[i];
+		}
+	}
+	return best;
+}
+
+void
+ymap_check_keys(struct ydoc *y, yaml_node_t *map, const char *const *allowed, const char *where,
+    struct diag *d)
+{
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = ydoc_node(y, p->key);
+		const char *ks = ynode_str(k);
+		size_t i;
+		char hint[160];
+		const char *near;
+
+		if (ks == NULL)
+			continue;
+		for (i = 0; allowed[i]; i++)
+			if (strcmp(allowed[i], ks) == 0)
+				break;
+		if (allowed[i] != NULL)
+			continue;
+		near = yclosest(ks, allowed);
+		if (near != NULL)
+			snprintf(hint, sizeof(hint), "did you mean '%s'?", near);
+		else {
+			size_t n = 0;
+			n += (size_t)snprintf(hint, sizeof(hint), "known keys:");
+			for (i = 0; allowed[i] && n < sizeof(hint) - 24; i++)
+				n += (size_t)snprintf(hint + n, sizeof(hint) - n, " %s", allowed[i]);
+		}
+		diag_add(d, DIAG_ERROR, y->file, ynode_line(k), ynode_col(k), hint,
+		    "unknown key '%s' in %s", ks, where);
+	}
+}
+
+static int
+bad(struct ydoc *y, yaml_node_t *n, struct diag *d, const char *hint, const char *what,
+    const char *expected)
+{
+	const char *s = ynode_str(n);
+
+	if (s != NULL)
+		diag_add(d, DIAG_ERROR, y->file, ynode_line(n), ynode_col(n), hint,
+		    "invalid value '%s' for '%s' (expected %s)", s, what, expected);
+	else
+		diag_add(d, DIAG_ERROR, y->file, ynode_line(n), ynode_col(n), hint,
+		    "'%s' must be %s, not a %s", what, expected,
+		    n->type == YAML_MAPPING_NODE ? "mapping" : "list");
+	return -1;
+}
+
+int
+ynode_bool(struct ydoc *y, yaml_node_t *n, const char *what, int *out, struct diag *d)
+{
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "on", NULL };
+	static const char *const no[] = { "false", "False", "FALSE", "no", "off", NULL };
+	const char *s = ynode_str(n);
+
+	if (n == NULL)
+		return 0;
+	for (int i = 0; s && yes[i]; i++)
+		if (strcmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+	for (int i = 0; s && no[i]; i++)
+		if (strcmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	return bad(y, n, d, NULL, what, "true or false");
+}
+
+int
+ynode_int(struct ydoc *y, yaml_node_t *n, const char *what, long min, long max, long *out,
+    struct diag *d)
+{
+	const char *s = ynode_str(n);
+	char *end, exp[64];
+	long v;
+
+	if (n == NULL)
+		return 0;
+	snprintf(exp, sizeof(exp), "an integer from %ld to %ld", min, max);
+	if (s == NULL || *s == '\0')
+		return bad(y, n, d, NULL, what, exp);
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return bad(y, n, d, NULL, what, exp);
+	*out = v;
+	return 0;
+}
+
+int
+ynode_duration(struct ydoc *y, yaml_node_t *n, const char *what, int64_t *out, struct diag *d)
+{
+	const char *s = ynode_str(n);
+
+	if (n == NULL)
+		return 0;
+	if (s == NULL || conf_parse_duration_ms(s, out) != 0)
+		return bad(y, n, d, "durations look like 250ms, 5s, 10m, 2h or 1d", what, "a duration");
+	return 0;
+}
+
+int
+ynode_string(struct ydoc *y, yaml_node_t *n, const char *what, char **out, struct diag *d)
+{
+	const char *s = ynode_str(n);
+
+	if (n == NULL)
+		return 0;
+	if (s == NULL)
+		return bad(y, n, d, NULL, what, "a string");
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : -1;
+}
+
+void
+ystrings_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int
+ynode_strings(struct ydoc *y, yaml_node_t *n, const char *what, char ***out, size_t *nout,
+    struct diag *d)
+{
+	char **v;
+	size_t k = 0, cap;
+
+	if (n == NULL)
+		return 0;
+	if (n->type == YAML_SCALAR_NODE) {
+		if (ynode_is_null(n) && n->data.scalar.length == 0)
+			cap = 0;
+		v = calloc(2, sizeof(*v));
+		if (v == NULL || (v[0] = strdup(ynode_str(n))) == NULL) {
+			free(v);
+			return -1;
+		}
+		ystrings_free(*out, *nout);
+		*out = v;
+		*nout = 1;
+		return 0;
+	}
+	if (n->type != YAML_SEQUENCE_NODE)
+		return bad(y, n, d, NULL, what, "a list of strings");
+	cap = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	v = calloc(cap + 1, sizeof(*v));
+	if (v == NULL)
+		return -1;
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = ydoc_node(y, *it);
+		const char *s = ynode_str(e);
+		if (s == NULL) {
+			ystrings_free(v, k);
+			return bad(y, e, d, NULL, what, "a list of strings");
+		}
+		if ((v[k] = strdup(s)) == NULL) {
+			ystrings_free(v, k);
+			return -1;
+		}
+		k++;
+	}
+	ystrings_free(*out, *nout);
+	*out = v;
+	*nout = k;
+	return 0;
+}
