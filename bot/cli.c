@@ -91,7 +91,7 @@ parse_opts(int argc, char **argv, const char *usage, const char *const *flags,
 	opts[n] = (struct option){ NULL, 0, NULL, 0 };
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:h", opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:h", opts, &idx)) != -1) {
 		if (c == 'c')
 			*config = optarg;
 		else if (c == 'h') {
