@@ -24,6 +24,7 @@ class Receiver:
         self.faults = []          # queue of ("status", code, retry_after) | ("hang", s) | ("drop",)
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None   # peers killed mid-request
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/replies"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
