@@ -150,10 +150,12 @@ cmd_check(int argc, char **argv)
 	if (first < argc)
 		return usage_error(usage_check, "unexpected argument '%s'", argv[first]);
 	diag_init(&d);
-	c = config_load(config, &d);
+	c = config_parse(config, &d);
 	if (c != NULL) {
+		size_t errors = d.errors;
 		nsrc = validate_sources(c, &d);
-		in = intents_load(c, &d);
+		if (errors == 0)	/* the intent paths are only right in a valid config */
+			in = intents_load(c, &d);
 	}
 	diag_print(&d, stderr);
 	if (d.errors > 0 || c == NULL || in == NULL) {

@@ -79,6 +79,9 @@ struct config {
  * positioned). Warnings may be added either way. Caller frees with config_free(). */
 struct config *config_load(const char *path, struct diag *d);
 void config_free(struct config *c);	/* NULL-safe */
+/* As config_load, but returns what could be read even when d got errors (NULL only when
+ * the file cannot be read or parsed at all), so `ackbot check` can go on to the sources. */
+struct config *config_parse(const char *path, struct diag *d);
 
 /* Typed getters for a source's own keys; each marks the key used and reports a bad value
  * into d at the value's position. Missing key: *out = def (copied for strings), returns 0.

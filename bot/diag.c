@@ -63,13 +63,34 @@ diag_add(struct diag *d, int severity, const char *file, int line, int col,
 	d->n++;
 }
 
+static int
+cmp_pos(const void *a, const void *b)
+{
+	const struct diag_item *x = *(const struct diag_item *const *)a;
+	const struct diag_item *y = *(const struct diag_item *const *)b;
+	int c = strcmp(x->file, y->file);
+
+	if (c != 0)
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
 void
 diag_print(const struct diag *d, void *file)
 {
 	FILE *f = file;
+	const struct diag_item **v = malloc((d->n ? d->n : 1) * sizeof(*v));
 
+	for (size_t i = 0; v != NULL && i < d->n; i++)
+		v[i] = &d->items[i];
+	if (v != NULL)	/* in file order: the way people read them */
+		qsort(v, d->n, sizeof(*v), cmp_pos);
 	for (size_t i = 0; i < d->n; i++) {
-		const struct diag_item *it = &d->items[i];
+		const struct diag_item *it = v ? v[i] : &d->items[i];
 		const char *sev = it->severity == DIAG_ERROR ? "error" : "warning";
 		if (it->line > 0 && it->col > 0)
 			fprintf(f, "%s:%d:%d: %s: %s\n", it->file, it->line, it->col, sev, it->msg);
@@ -80,4 +101,5 @@ diag_print(const struct diag *d, void *file)
 		if (it->hint != NULL)
 			fprintf(f, "  hint: %s\n", it->hint);
 	}
+	free(v);
 }
