@@ -22,7 +22,7 @@ LIBOBJS  = $(filter-out $(BUILD)/bot/main.o,$(OBJS))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps run test unit integration asan install uninstall clean check-config
+.PHONY: all deps test-deps run test asan valgrind install uninstall clean
 
 all: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ackbot
@@ -60,6 +60,14 @@ test: test-deps all
 asan: test-deps
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" test
+
+# Unit tests and the webhook integration tests under valgrind memcheck (PCRE2's JIT is
+# turned off: valgrind cannot follow code generated at run time).
+valgrind: test-deps all
+	@command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
+	@$(MAKE) --no-print-directory $(UNIT_BINS)
+	@ACKBOT_NO_JIT=1 ACKBOT_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --suppressions=$(CURDIR)/tests/valgrind.supp" \
+		/usr/bin/python3 tests/run.py --build $(BUILD) --valgrind -k test_webhook
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/intents $(DESTDIR)$(SYSCONFDIR)

@@ -124,7 +124,10 @@ compile_one(struct loader *L, yaml_node_t *n, const char *src, const char *lang,
 		    "pattern '%s' does not compile: %s at offset %zu", src, (const char *)msg, (size_t)eo);
 		return -1;
 	}
-	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);	/* no JIT: the interpreter runs it */
+	/* Without JIT (ACKBOT_NO_JIT=1, or where W^X memory is denied) the interpreter runs it,
+	 * under the same limits. */
+	if (getenv("ACKBOT_NO_JIT") == NULL || strcmp(getenv("ACKBOT_NO_JIT"), "1") != 0)
+		pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 	out->re = re;
 	out->src = strdup(src);
 	out->lang = lang ? strdup(lang) : NULL;

@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 
-def run_units(build, filt, verbose):
+def run_units(build, filt, verbose, wrapper=()):
     passed = failed = 0
     for binary in sorted(glob.glob(os.path.join(build, "tests", "test_*"))):
         if binary.endswith(".d") or not os.access(binary, os.X_OK):
@@ -26,7 +26,7 @@ def run_units(build, filt, verbose):
         if filt and filt not in name:
             continue
         try:
-            out = subprocess.run([binary], capture_output=True, text=True, timeout=120,
+            out = subprocess.run([*wrapper, binary], capture_output=True, text=True, timeout=600,
                                  env=test_env(build))
         except subprocess.TimeoutExpired:
             print(f"FAIL {name}: timed out")
@@ -80,6 +80,7 @@ def run_integration(build, filt, keep_logs, verbose):
             ctx = daemon.TestContext(full)
             try:
                 fn(ctx)
+                ctx.finish()
                 ctx.cleanup(ok=True)
                 passed += 1
                 print(f"PASS {full} ({time.monotonic() - t0:.1f}s)")
@@ -99,9 +100,11 @@ def main():
     ap.add_argument("--keep-logs", action="store_true")
     ap.add_argument("--unit-only", action="store_true")
     ap.add_argument("-v", action="store_true")
+    ap.add_argument("--valgrind", action="store_true", help="run the unit binaries under $ACKBOT_TEST_WRAPPER too")
     a = ap.parse_args()
     build = os.path.join(ROOT, a.build) if not os.path.isabs(a.build) else a.build
-    p1, f1 = run_units(build, a.filt, a.v)
+    wrapper = os.environ.get("ACKBOT_TEST_WRAPPER", "").split() if a.valgrind else []
+    p1, f1 = run_units(build, "" if a.valgrind else a.filt, a.v, wrapper)
     p2 = f2 = 0
     if not a.unit_only:
         p2, f2 = run_integration(build, a.filt, a.keep_logs, a.v)

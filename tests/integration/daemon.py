@@ -27,6 +27,8 @@ def configure(root, build, keep_logs):
     global ROOT, BUILD, KEEP_LOGS, SLOW
     ROOT, BUILD, KEEP_LOGS = root, build, keep_logs
     SLOW = 3 if "asan" in build else 1
+    if os.environ.get("ACKBOT_TEST_WRAPPER"):
+        SLOW = 10
 
 
 def free_port():
@@ -102,7 +104,8 @@ sources:
             env["TEST_WEBHOOK_SECRET"] = secret
         log = open(os.path.join(self.dir, f"daemon-{len(self.logs)}.log"), "w")
         self.logs.append(log.name)
-        self.proc = subprocess.Popen([binary(), "run", "-c", self.config], stdin=stdin,
+        wrapper = os.environ.get("ACKBOT_TEST_WRAPPER", "").split()
+        self.proc = subprocess.Popen([*wrapper, binary(), "run", "-c", self.config], stdin=stdin,
                                      stdout=subprocess.PIPE if stdin == subprocess.PIPE else log,
                                      stderr=log, env=env)
         self.procs.append(self.proc)
@@ -215,6 +218,18 @@ sources:
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+
+    def finish(self):
+        """After a passing test: every daemon still running stops cleanly on SIGTERM, so a
+        sanitizer's or valgrind's report (a non-zero exit) fails the test."""
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=5 * SLOW + 1)
+                except subprocess.TimeoutExpired:
+                    raise AssertionError("daemon did not exit after SIGTERM")
+                assert p.returncode == 0, f"daemon exit code {p.returncode}\n{self.log_tail()}"
 
     def cleanup(self, ok):
         for p in self.procs:
