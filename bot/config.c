@@ -208,6 +208,7 @@ parse_sources(struct ydoc *y, yaml_node_t *list, struct config *c, struct diag *
 		s->line = ynode_line(e);
 		s->col = ynode_col(e);
 		s->enabled = CONF_ON;
+		s->cooldown_ms = -1;
 		tn = ymap_get(y, e, "type", NULL);
 		if (tn == NULL || ynode_str(tn) == NULL || *ynode_str(tn) == '\0') {
 			diag_add(d, DIAG_ERROR, y->file, s->line, s->col, "known types: console, webhook",
@@ -247,6 +248,10 @@ parse_sources(struct ydoc *y, yaml_node_t *list, struct config *c, struct diag *
 					diag_add(d, DIAG_ERROR, y->file, ynode_line(v), ynode_col(v), NULL,
 					    "invalid value '%s' for 'enabled' (expected true, false or auto)",
 					    vs ? vs : "");
+				continue;
+			}
+			if (strcmp(ks, "cooldown") == 0) {
+				ynode_duration(y, v, "cooldown", &s->cooldown_ms, d);
 				continue;
 			}
 			if (strcmp(ks, "max_length") == 0) {
@@ -493,6 +498,16 @@ done:
 		return NULL;
 	}
 	return c;
+}
+
+int64_t
+config_cooldown_ms(const struct config *c, const char *source)
+{
+	for (size_t i = 0; source != NULL && i < c->nsources; i++)
+		if (c->sources[i].name && strcmp(c->sources[i].name, source) == 0 &&
+		    c->sources[i].cooldown_ms >= 0)
+			return c->sources[i].cooldown_ms;
+	return c->cooldown_ms;
 }
 
 /* ---- getters for a source's own keys ---- */

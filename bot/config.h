@@ -25,6 +25,7 @@ struct source_conf {
 	char   *type;		/* "console", "webhook", ... */
 	int     enabled;	/* CONF_ON / CONF_OFF / CONF_AUTO */
 	size_t  max_length;	/* reply cap in graphemes; 0 = the source's default */
+	int64_t cooldown_ms;	/* per-author cooldown for this source; -1 = policy.cooldown */
 	int     line, col;	/* of the entry */
 	struct conf_kv *kv;	/* every other key, for the source type's parser */
 	size_t  nkv;
@@ -82,6 +83,9 @@ void config_free(struct config *c);	/* NULL-safe */
 /* As config_load, but returns what could be read even when d got errors (NULL only when
  * the file cannot be read or parsed at all), so `ackbot check` can go on to the sources. */
 struct config *config_parse(const char *path, struct diag *d);
+
+/* The auto-reply cooldown for a source: its own `cooldown`, else policy.cooldown. */
+int64_t config_cooldown_ms(const struct config *c, const char *source);
 
 /* Typed getters for a source's own keys; each marks the key used and reports a bad value
  * into d at the value's position. Missing key: *out = def (copied for strings), returns 0.

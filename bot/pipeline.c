@@ -162,8 +162,8 @@ pipeline_plan(const struct config *c, const struct intents *in, const struct men
 	    seed_of(m), &p->reply_lang);
 	if (p->tmpl == NULL) {
 		p->reason = "no_reply_intent";
-	} else if (facts != NULL && c->cooldown_ms > 0 && facts->last_reply_ms > 0 &&
-	    now_ms - facts->last_reply_ms < c->cooldown_ms) {
+	} else if (facts != NULL && facts->last_reply_ms > 0 &&
+	    now_ms - facts->last_reply_ms < config_cooldown_ms(c, m->source)) {
 		p->reason = "cooldown";
 		p->tmpl = NULL;
 	} else if (facts != NULL && c->one_per_thread && facts->thread_replied) {

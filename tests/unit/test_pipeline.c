@@ -65,7 +65,7 @@ setup(void)
 	    "intents: {paths: [intents.yaml], match_limit: 10000, depth_limit: 100}\n"
 	    "policy: {cooldown: 10m, blocked_authors: [troll, '@Nasty'], handoff_unmatched: true}\n"
 	    "admin: {listen: false}\n"
-	    "sources: [{type: console, enabled: false}]\n", dir);
+	    "sources: [{type: console, enabled: false, cooldown: 0s}]\n", dir);
 	snprintf(p, sizeof(p), "%s/ackbot.yaml", dir);
 	if (write_file(p, conf) != 0)
 		return -1;
@@ -156,6 +156,12 @@ TEST(cooldown_and_thread)
 	pipeline_plan(cfg, in, &m, &f, 1000000 + 11 * 60000, &p, NULL);
 	CHECK_INT(p.reply, 1);
 	pipeline_plan_clear(&p);
+	/* a source may set its own cooldown: the console answers every line */
+	m.source = (char *)"console";
+	pipeline_plan(cfg, in, &m, &f, 1000001, &p, NULL);
+	CHECK_INT(p.reply, 1);
+	pipeline_plan_clear(&p);
+	m.source = (char *)"webhook";
 	/* on cooldown, a complaint still reaches a person */
 	mk(&m, "it is broken, order #B12345", "ana");
 	f.last_reply_ms = 1000000;
