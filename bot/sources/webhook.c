@@ -295,12 +295,13 @@ webhook_start(struct source *s, struct ack_err *err)
 	struct http_listener_conf lc;
 
 	if (!w->has_secret) {
-		log_warn("webhook", "off", "source=%s reason=%s", log_q(s->name),
-		    log_q(w->secret_env_name ? "secret environment variable is unset" :
-		    "no secret configured"));
 		if (w->secret_env_name != NULL)
-			log_warn("webhook", "off_hint", "source=%s hint=%s", log_q(s->name),
-			    log_q("set the variable named by secret_env to whsec_<base64> to turn it on"));
+			log_warn("webhook", "off", "source=%s reason=%s hint=%s", log_q(s->name),
+			    log_q("secret environment variable is unset"),
+			    log_q("set it to whsec_<base64 key> to turn this source on"));
+		else
+			log_warn("webhook", "off", "source=%s reason=%s", log_q(s->name),
+			    log_q("no secret_env or secret_file configured"));
 		s->active = 0;
 		return 0;
 	}
