@@ -405,13 +405,13 @@ oom:
 	return NULL;
 }
 
-/* Byte offsets of grapheme boundaries: calls fn for the end of each cluster. */
+/* Walks the extended grapheme clusters of s[0..len): returns the byte offset where cluster
+ * number `stop` (1-based) ends, or len; *count gets the clusters seen up to there. */
 static size_t
-grapheme_end(const char *s, size_t len, size_t count)
+grapheme_walk(const char *s, size_t len, size_t stop, size_t *count)
 {
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-	utf8proc_int32_t prev = -1, cp;
-	utf8proc_int32_t state = 0;
+	utf8proc_int32_t prev = -1, cp, state = 0;
 	size_t i = 0, seen = 0;
 
 	while (i < len) {
@@ -420,35 +420,26 @@ grapheme_end(const char *s, size_t len, size_t count)
 			cp = 0xFFFD;
 			n = 1;
 		}
-		if (prev >= 0 && utf8proc_grapheme_break_stateful(prev, cp, &state)) {
-			if (++seen == count)
-				return i;
+		if (prev < 0 || utf8proc_grapheme_break_stateful(prev, cp, &state)) {
+			if (seen == stop)
+				break;
+			seen++;
 		}
 		prev = cp;
 		i += (size_t)n;
 	}
-	return len;
+	if (count != NULL)
+		*count = seen;
+	return i;
 }
 
 size_t
 text_graphemes(const char *s)
 {
-	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-	utf8proc_int32_t prev = -1, cp, state = 0;
-	size_t i = 0, len = strlen(s), n_clusters = 0;
+	size_t n;
 
-	while (i < len) {
-		utf8proc_ssize_t n = utf8proc_iterate(p + i, (utf8proc_ssize_t)(len - i), &cp);
-		if (n <= 0) {
-			cp = 0xFFFD;
-			n = 1;
-		}
-		if (prev < 0 || utf8proc_grapheme_break_stateful(prev, cp, &state))
-			n_clusters++;
-		prev = cp;
-		i += (size_t)n;
-	}
-	return n_clusters;
+	grapheme_walk(s, strlen(s), SIZE_MAX, &n);
+	return n;
 }
 
 void
@@ -464,7 +455,7 @@ text_truncate(char *s, size_t max_graphemes, const char *ellipsis)
 	keep = max_graphemes > eg ? max_graphemes - eg : 0;
 	/* the ellipsis must fit where the cut text was: keep fewer clusters if needed */
 	for (;;) {
-		cut = keep ? grapheme_end(s, len, keep) : 0;
+		cut = keep ? grapheme_walk(s, len, keep, NULL) : 0;
 		while (cut > 0 && (s[cut - 1] == ' ' || s[cut - 1] == '\n' || s[cut - 1] == '\t'))
 			cut--;
 		if (cut + elen <= len || keep == 0)

@@ -22,16 +22,6 @@ load(const char *yaml, struct diag *d)
 	return config_load(p, d);
 }
 
-static int
-has(const struct diag *d, int line, int col, const char *msg)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (d->items[i].line == line && d->items[i].col == col && strcmp(d->items[i].msg, msg) == 0)
-			return 1;
-	for (size_t i = 0; i < d->n; i++)
-		printf("    have %d:%d: %s\n", d->items[i].line, d->items[i].col, d->items[i].msg);
-	return 0;
-}
 
 TEST(defaults_and_paths)
 {
@@ -98,14 +88,14 @@ TEST(errors_have_positions)
 	    "  - type: webhook\n", &d);
 
 	CHECK(c == NULL);
-	CHECK(has(&d, 3, 13, "invalid value 'soon' for 'policy.cooldown' (expected a duration)"));
-	CHECK(has(&d, 4, 18, "invalid value 'maybe' for 'policy.reply_to_bots' (expected true or false)"));
-	CHECK(has(&d, 5, 12, "invalid value 'loud' for 'log_level' (expected debug, info, warn or error)"));
-	CHECK(has(&d, 6, 24, "invalid value '0' for 'sender.max_attempts' (expected an integer from 1 to 1000)"));
-	CHECK(has(&d, 7, 17, "invalid value 'here' for 'admin.listen' (expected host:port)"));
-	CHECK(has(&d, 8, 1, "unknown key 'colour' in the configuration"));
-	CHECK(has(&d, 10, 5, "a source needs a 'type'"));
-	CHECK(has(&d, 12, 5, "duplicate source name 'webhook' (first at line 11)"));
+	CHECK(diag_has(&d, 3, 13, "invalid value 'soon' for 'policy.cooldown' (expected a duration)"));
+	CHECK(diag_has(&d, 4, 18, "invalid value 'maybe' for 'policy.reply_to_bots' (expected true or false)"));
+	CHECK(diag_has(&d, 5, 12, "invalid value 'loud' for 'log_level' (expected debug, info, warn or error)"));
+	CHECK(diag_has(&d, 6, 24, "invalid value '0' for 'sender.max_attempts' (expected an integer from 1 to 1000)"));
+	CHECK(diag_has(&d, 7, 17, "invalid value 'here' for 'admin.listen' (expected host:port)"));
+	CHECK(diag_has(&d, 8, 1, "unknown key 'colour' in the configuration"));
+	CHECK(diag_has(&d, 10, 5, "a source needs a 'type'"));
+	CHECK(diag_has(&d, 12, 5, "duplicate source name 'webhook' (first at line 11)"));
 	diag_free(&d);
 }
 
@@ -165,10 +155,10 @@ TEST(source_getters_and_secrets)
 	conf_src_str_env(&c->sources[0], "reply_url", NULL, &s, c, &d);
 	CHECK(s == NULL);
 	conf_src_unused(&c->sources[0], c, &d);
-	CHECK(has(&d, 7, 17, "unknown key 'reply_urll' for a webhook source"));
+	CHECK(diag_has(&d, 7, 17, "unknown key 'reply_urll' for a webhook source"));
 	CHECK_STR(d.items[d.n - 1].hint, "did you mean 'reply_url'?");
 	CHECK_INT(conf_src_secret(&c->sources[1], "secret", &s, c, &d), -1);
-	CHECK(has(&d, 11, 13, "secrets are not allowed in the config file ('secret')"));
+	CHECK(diag_has(&d, 11, 13, "secrets are not allowed in the config file ('secret')"));
 	config_free(c);
 	diag_free(&d);
 	/* the file variant, alone */

@@ -191,16 +191,6 @@ TEST(limits_stop_catastrophic_patterns)
 	diag_free(&d);
 }
 
-static int
-has(const struct diag *d, int line, int col, const char *msg)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (d->items[i].line == line && d->items[i].col == col && strcmp(d->items[i].msg, msg) == 0)
-			return 1;
-	for (size_t i = 0; i < d->n; i++)
-		printf("    have %d:%d: %s\n", d->items[i].line, d->items[i].col, d->items[i].msg);
-	return 0;
-}
 
 TEST(load_errors)
 {
@@ -227,13 +217,13 @@ TEST(load_errors)
 	    "    reply: '{{order}}'\n", &d, NULL);
 
 	CHECK(in == NULL);
-	CHECK(has(&d, 4, 16, "pattern '(' does not compile: missing closing parenthesis at offset 1"));
-	CHECK(has(&d, 6, 15, "invalid value 'x' for 'priority' (expected an integer from -1000000 to 1000000)"));
-	CHECK(has(&d, 8, 11, "invalid intent name 'Bad-Name'"));
-	CHECK(has(&d, 13, 12, "template: unclosed '{{' at offset 3"));
-	CHECK(has(&d, 14, 35, "invalid value 'asap' for 'handoff.priority' (expected urgent, high, normal or low)"));
-	CHECK(has(&d, 15, 5, "unknown key 'colour' in an intent"));
-	CHECK(has(&d, 19, 12, "template variable 'order' is not known in intent 'e' (it will render as its default)"));
+	CHECK(diag_has(&d, 4, 16, "pattern '(' does not compile: missing closing parenthesis at offset 1"));
+	CHECK(diag_has(&d, 6, 15, "invalid value 'x' for 'priority' (expected an integer from -1000000 to 1000000)"));
+	CHECK(diag_has(&d, 8, 11, "invalid intent name 'Bad-Name'"));
+	CHECK(diag_has(&d, 13, 12, "template: unclosed '{{' at offset 3"));
+	CHECK(diag_has(&d, 14, 35, "invalid value 'asap' for 'handoff.priority' (expected urgent, high, normal or low)"));
+	CHECK(diag_has(&d, 15, 5, "unknown key 'colour' in an intent"));
+	CHECK(diag_has(&d, 19, 12, "template variable 'order' is not known in intent 'e' (it will render as its default)"));
 	CHECK_INT(d.items[d.n - 1].severity, DIAG_WARNING);
 	diag_free(&d);
 }

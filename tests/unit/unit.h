@@ -33,4 +33,19 @@ static int unit_pass, unit_fail;
 #define UNIT_DONE(bin) do { printf("unit %s: %d passed, %d failed\n", bin, unit_pass, unit_fail); \
 	return unit_fail ? 1 : 0; } while (0)
 
+/* For tests that include diag.h: is there an entry at line:col with exactly msg? Prints
+ * what there is when not. */
+#ifdef ACKBOT_DIAG_H
+static int
+diag_has(const struct diag *d, int line, int col, const char *msg)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->items[i].line == line && d->items[i].col == col && strcmp(d->items[i].msg, msg) == 0)
+			return 1;
+	for (size_t i = 0; i < d->n; i++)
+		printf("    have %d:%d: %s\n", d->items[i].line, d->items[i].col, d->items[i].msg);
+	return 0;
+}
+#endif
+
 #endif
