@@ -3,7 +3,7 @@
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/ackbot
-SYSCONFDIR ?= /etc/ackbot
+STATEDIR ?= /var/lib/ackbot
 DESTDIR ?=
 
 CC      ?= cc
@@ -70,10 +70,13 @@ valgrind: test-deps all
 		/usr/bin/python3 tests/run.py --build $(BUILD) --valgrind -k test_webhook
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/intents $(DESTDIR)$(SYSCONFDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/intents
 	install -m 0755 $(BUILD)/ackbot $(DESTDIR)$(BINDIR)/ackbot
 	install -m 0644 intents/*.yaml $(DESTDIR)$(DATADIR)/intents/
-	install -m 0644 config/ackbot.yaml $(DESTDIR)$(DATADIR)/ackbot.yaml.example
+	sed -e 's|^data_dir: .*|data_dir: $(STATEDIR)|' -e 's|\[\.\./intents\]|[$(DATADIR)/intents]|' \
+	    -e 's|^  log: \.\./var/handoff.jsonl|  log: $(STATEDIR)/handoff.jsonl|' \
+	    config/ackbot.yaml > $(DESTDIR)$(DATADIR)/ackbot.yaml.example
+	chmod 0644 $(DESTDIR)$(DATADIR)/ackbot.yaml.example
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ackbot
