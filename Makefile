@@ -22,7 +22,7 @@ LIBOBJS  = $(filter-out $(BUILD)/bot/main.o,$(OBJS))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps run test asan valgrind install uninstall clean
+.PHONY: all deps test-deps fuzz-deps run test asan valgrind fuzz install uninstall clean
 
 all: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ackbot
@@ -35,7 +35,7 @@ test-deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -Ibot -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -Ibot -Ibot/sources -c $< -o $@
 
 $(BUILD)/ackbot: $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
@@ -69,6 +69,32 @@ valgrind: test-deps all
 	@ACKBOT_NO_JIT=1 ACKBOT_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		/usr/bin/python3 tests/run.py --build $(BUILD) --valgrind -k test_webhook
 
+# libFuzzer targets (clang): each runs FUZZ_SECONDS on its committed seeds
+# (tests/fuzz/corpus/NAME); new finds go to build-fuzz/corpus/NAME, crashes to build-fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIBSRCS = $(filter-out bot/main.c,$(SRCS))
+
+fuzz-deps:
+	@command -v clang >/dev/null && dpkg-query -W -f='$${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "ok installed" || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-14-dev >/dev/null)
+
+fuzz: deps fuzz-deps
+	@mkdir -p build-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ibot -Ibot/sources \
+		    $$(pkg-config --cflags $(PKGS)) -o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_LIBSRCS) \
+		    $$(pkg-config --libs $(PKGS)) -lm || exit 1; \
+	done
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build-fuzz/corpus/$$t; \
+		echo "fuzz $$t: $(FUZZ_SECONDS)s"; \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ./build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+		    -artifact_prefix=build-fuzz/$$t- -print_final_stats=0 build-fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+		    2>build-fuzz/$$t.log || { tail -40 build-fuzz/$$t.log; exit 1; }; \
+		grep -E "^Done [0-9]+ runs" build-fuzz/$$t.log | tail -1; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/intents
 	install -m 0755 $(BUILD)/ackbot $(DESTDIR)$(BINDIR)/ackbot
@@ -83,4 +109,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -rf build build-asan tests/log
+	rm -rf build build-asan build-fuzz tests/log

@@ -15,6 +15,7 @@
 #include "sig.h"
 #include "source.h"
 #include "text.h"
+#include "webhook.h"
 
 #define WEBHOOK_ID_MAX 256
 
@@ -98,8 +99,8 @@ req_string(json_t *obj, const char *key, const char *label, char **out, char *wh
 }
 
 /* Fills m from the body; on error returns -1 with why set (m is cleared by the caller). */
-static int
-parse_mention(const char *body, size_t len, struct mention *m, char *why, size_t whylen)
+int
+webhook_parse_mention(const char *body, size_t len, struct mention *m, char *why, size_t whylen)
 {
 	json_error_t jerr;
 	json_t *root, *author, *bot;
@@ -214,7 +215,7 @@ handle(struct http_req *req, void *arg)
 		return;
 	}
 	memset(&m, 0, sizeof(m));
-	if (parse_mention(body, len, &m, why, sizeof(why)) != 0) {
+	if (webhook_parse_mention(body, len, &m, why, sizeof(why)) != 0) {
 		mention_clear(&m);
 		answer_error(req, w, 400, why);
 		return;
