@@ -422,6 +422,10 @@ http_listen(struct http_server *s, const struct http_listener_conf *c, struct ac
 	info.protocols = s->protocols;
 	info.user = l;
 	info.options = LWS_SERVER_OPTION_LIBUV;
+	/* An IPv4 address binds an IPv4 socket to exactly that address: with IPv6 on, lws
+	 * would listen on every interface. */
+	if (c->host != NULL && strchr(c->host, ':') == NULL)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.keepalive_timeout = 30;
 	l->vh = lws_create_vhost(s->ctx, &info);
 	if (l->vh == NULL) {

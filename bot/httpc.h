@@ -32,7 +32,7 @@ void httpc_close(struct httpc *h);
 
 /* Starts a POST of body (copied) to url with the headers (copied); done is called once,
  * on the loop, when it ends. timeout_ms bounds the whole transfer. Returns 0 or an error
- * (done is then not called). *handle identifies the transfer for httpc_cancel. */
+ * (done is then not called). *handle (optional) gets an opaque id of the transfer. */
 int httpc_post(struct httpc *h, const char *url, const struct httpc_header *hdrs, size_t nhdrs,
     const char *body, size_t len, long timeout_ms, httpc_done_fn *done, void *arg,
     void **handle, struct ack_err *err);

@@ -156,6 +156,15 @@ ymap_check_keys(struct ydoc *y, yaml_node_t *map, const char *const *allowed, co
 
 		if (ks == NULL)
 			continue;
+		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+			const char *prev = ynode_str(ydoc_node(y, q->key));
+			if (prev != NULL && strcmp(prev, ks) == 0) {
+				diag_add(d, DIAG_ERROR, y->file, ynode_line(k), ynode_col(k),
+				    "a key may appear once; merge the two", "duplicate key '%s' in %s (first at line %d)",
+				    ks, where, ynode_line(ydoc_node(y, q->key)));
+				break;
+			}
+		}
 		for (i = 0; allowed[i]; i++)
 			if (strcmp(allowed[i], ks) == 0)
 				break;
@@ -278,8 +287,6 @@ ynode_strings(struct ydoc *y, yaml_node_t *n, const char *what, char ***out, siz
 	if (n == NULL)
 		return 0;
 	if (n->type == YAML_SCALAR_NODE) {
-		if (ynode_is_null(n) && n->data.scalar.length == 0)
-			cap = 0;
 		v = calloc(2, sizeof(*v));
 		if (v == NULL || (v[0] = strdup(ynode_str(n))) == NULL) {
 			free(v);

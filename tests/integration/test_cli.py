@@ -164,3 +164,35 @@ def test_console_source(ctx):
     hs = ctx.handoffs()
     assert len(hs) == 1 and hs[0]["source"] == "console"
     assert ctx.stop() < 5
+
+
+def test_start_failure_is_one_clear_error(ctx):
+    import socket
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    ctx.port = busy.getsockname()[1]
+    ctx.write_config()
+    p = ctx.start(wait=False)
+    try:
+        p.wait(timeout=10 * SLOW)
+    finally:
+        busy.close()
+    assert p.returncode == 3, p.returncode
+    assert "event=start_failed" in ctx.log_text() and "address in use" in ctx.log_text()
+    # a broken config never starts: exit 1 with file:line:column
+    with open(ctx.config) as f:
+        text = f.read()
+    with open(ctx.config, "w") as f:
+        f.write(text.replace("{cooldown: 0s,", "{cooldown: soon,"))
+    p = ctx.start(wait=False)
+    p.wait(timeout=10 * SLOW)
+    assert p.returncode == 1
+    assert f"{ctx.config}:5:20: error: invalid value 'soon' for 'policy.cooldown'" in ctx.log_text(), ctx.log_text()
+    # a key given twice is an error, not a silent choice
+    with open(ctx.config, "a") as f:
+        f.write("policy: {cooldown: 1m}\n")
+    p = ctx.start(wait=False)
+    p.wait(timeout=10 * SLOW)
+    assert p.returncode == 1
+    assert "duplicate key 'policy' in the configuration (first at line 5)" in ctx.log_text(), ctx.log_text()
