@@ -242,3 +242,26 @@ def test_no_reply_url_hands_off(ctx):
     assert ctx.post(mention(1))[0] == 202
     wait_until(lambda: len(ctx.handoffs()) == 1, 10, "handoff without a reply url")
     assert ctx.handoffs()[0]["reason"] == "delivery_failed"
+
+
+def test_listeners_bind_loopback_only(ctx):
+    setup(ctx)
+
+    def listening(path):
+        out = set()
+        try:
+            lines = open(path).read().splitlines()[1:]
+        except OSError:
+            return out
+        for line in lines:
+            f = line.split()
+            if f[3] == "0A":            # TCP_LISTEN
+                addr, port = f[1].split(":")
+                out.add((addr, int(port, 16)))
+        return out
+
+    v4, v6 = listening("/proc/net/tcp"), listening("/proc/net/tcp6")
+    for port in (ctx.port, ctx.admin):
+        assert ("0100007F", port) in v4, (port, v4)
+        assert not any(p == port for _, p in v6), (port, v6)
+        assert ("00000000", port) not in v4
