@@ -397,21 +397,21 @@ open_store(const char *config, int readonly, struct config **c, struct store **s
 static void
 print_handoff_line(const struct handoff *h)
 {
-	char t[40], text[90];
-	size_t n;
+	char t[40];
+	char *text = strdup(h->text);
 
 	handoff_format_time(h->created_ms, t, sizeof(t));
 	t[16] = '\0';
-	snprintf(text, sizeof(text), "%s", h->text);
-	for (char *p = text; *p; p++)
-		if (*p == '\n' || *p == '\t')
+	for (char *p = text; p && *p; p++)
+		if (*p == '\n' || *p == '\t' || *p == '\r')
 			*p = ' ';
-	n = strlen(text);
-	if (n >= sizeof(text) - 1)
-		text_truncate(text, 60, "…");
+	if (text != NULL)
+		text_truncate(text, 60, "…");	/* grapheme-safe: never a cut UTF-8 sequence */
 	printf("%-10s %-8s %-6s %-10s %-16s %-16s %-16s %s\n", h->ticket,
 	    handoff_status_name(h->status), handoff_priority_name(h->priority), h->queue,
-	    h->intent ? h->intent : "-", h->author_handle ? h->author_handle : "-", t, text);
+	    h->intent ? h->intent : "-", h->author_handle ? h->author_handle : "-", t,
+	    text ? text : "");
+	free(text);
 }
 
 static int
