@@ -36,7 +36,7 @@ static int unit_pass, unit_fail;
 /* For tests that include diag.h: is there an entry at line:col with exactly msg? Prints
  * what there is when not. */
 #ifdef ACKBOT_DIAG_H
-static int
+__attribute__((unused)) static int
 diag_has(const struct diag *d, int line, int col, const char *msg)
 {
 	for (size_t i = 0; i < d->n; i++)
