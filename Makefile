@@ -42,7 +42,7 @@ $(BUILD)/ackbot: $(OBJS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ibot -Itests/unit -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Ibot -Ibot/sources -Itests/unit -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS)
 
 -include $(OBJS:.o=.d)
 
