@@ -109,6 +109,12 @@ struct store_ops {
 	    struct ack_err *err);
 	int  (*handoff_mark_logged)(struct store *st, int64_t row, struct ack_err *err);
 	int  (*handoff_count)(struct store *st, int status, int64_t *n, struct ack_err *err);
+
+	/* A source's resume point (a stream cursor), written in the same transaction as the
+	 * mentions it covers. *value: new string or NULL when none; caller frees. */
+	int  (*cursor_get)(struct store *st, const char *source, char **value, struct ack_err *err);
+	int  (*cursor_set)(struct store *st, const char *source, const char *value,
+	    struct ack_err *err);
 };
 
 struct store {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 enum {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
@@ -18,6 +18,7 @@ enum {
 	Q_HANDOFF_PUT, Q_HANDOFF_TICKET, Q_HANDOFF_SET_REPLY, Q_HANDOFF_BY_MENTION,
 	Q_HANDOFF_LIST, Q_HANDOFF_LIST_ALL, Q_HANDOFF_GET, Q_HANDOFF_SET_STATUS,
 	Q_HANDOFF_UNLOGGED, Q_HANDOFF_MARK_LOGGED, Q_HANDOFF_COUNT, Q_HANDOFF_COUNT_ALL,
+	Q_CURSOR_GET, Q_CURSOR_SET,
 	Q_MAX
 };
 
@@ -81,7 +82,16 @@ static const char *const sql_text[Q_MAX] = {
 	[Q_HANDOFF_MARK_LOGGED] = "UPDATE handoffs SET logged = 1 WHERE row = ?",
 	[Q_HANDOFF_COUNT] = "SELECT count(*) FROM handoffs WHERE status = ?",
 	[Q_HANDOFF_COUNT_ALL] = "SELECT count(*) FROM handoffs",
+	[Q_CURSOR_GET] = "SELECT value FROM cursors WHERE source = ?",
+	[Q_CURSOR_SET] =
+	    "INSERT INTO cursors (source, value, updated_ms) VALUES (?, ?, ?)"
+	    " ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
 };
+
+/* Version 2: stream cursors per source. */
+static const char schema_v2[] =
+    "CREATE TABLE cursors (source TEXT PRIMARY KEY, value TEXT NOT NULL,"
+    " updated_ms INTEGER NOT NULL);";
 
 static const char schema_v1[] =
     "CREATE TABLE mentions ("
@@ -212,9 +222,12 @@ migrate(struct store_sqlite *s, struct ack_err *err)
 		return ack_fail(err, ACK_EIO, "store is not initialised yet (start the daemon once)");
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail;
+	/* each step upgrades one version; a store of any older version walks them all */
 	if (version < 1 && sqlite3_exec(s->db, schema_v1, NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rb;
-	if (sqlite3_exec(s->db, "PRAGMA user_version = 1; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+	if (version < 2 && sqlite3_exec(s->db, schema_v2, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rb;
+	if (sqlite3_exec(s->db, "PRAGMA user_version = 2; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rb;
 	return 0;
 fail_rb:
@@ -820,6 +833,38 @@ sqlite_handoff_count(struct store *st, int status, int64_t *n, struct ack_err *e
 	return query_int64(s, x, n, err, "count handoffs");
 }
 
+static int
+sqlite_cursor_get(struct store *st, const char *source, char **value, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	int rc;
+
+	*value = NULL;
+	PREP(s, Q_CURSOR_GET);
+	bind_text(x, 1, source);
+	rc = sqlite3_step(x);
+	if (rc == SQLITE_ROW)
+		*value = col_dup(x, 0);
+	sqlite3_reset(x);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s, err, "get cursor");
+	return 0;
+}
+
+static int
+sqlite_cursor_set(struct store *st, const char *source, const char *value, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_CURSOR_SET);
+	bind_text(x, 1, source);
+	bind_text(x, 2, value);
+	sqlite3_bind_int64(x, 3, store_now_ms());
+	return exec_done(s, x, err, "set cursor");
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sqlite_open,
@@ -848,4 +893,6 @@ const struct store_ops store_sqlite_ops = {
 	.handoff_unlogged = sqlite_handoff_unlogged,
 	.handoff_mark_logged = sqlite_handoff_mark_logged,
 	.handoff_count = sqlite_handoff_count,
+	.cursor_get = sqlite_cursor_get,
+	.cursor_set = sqlite_cursor_set,
 };

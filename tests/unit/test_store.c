@@ -1,6 +1,7 @@
 /* test_store.c - the SQLite backend: inbox uniqueness, outbox leases, handoffs, tickets,
  * and the handoff log's exactly-once append. */
 #include <stdint.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "handoff.h"
@@ -241,6 +242,42 @@ TEST(handoff_log_exactly_once)
 	store_close(st);
 }
 
+TEST(cursors_and_migration)
+{
+	struct store *st = fresh("cursor");
+	char *v = NULL;
+	char path[160];
+	sqlite3 *db;
+
+	CHECK(st != NULL);
+	CHECK_INT(st->ops->cursor_get(st, "mastodon", &v, NULL), 0);
+	CHECK(v == NULL);
+	CHECK_INT(st->ops->cursor_set(st, "mastodon", "109999999999999999", NULL), 0);
+	CHECK_INT(st->ops->cursor_set(st, "mastodon", "110000000000000001", NULL), 0);
+	CHECK_INT(st->ops->cursor_get(st, "mastodon", &v, NULL), 0);
+	CHECK_STR(v, "110000000000000001");
+	free(v);
+	store_close(st);
+	/* a version-1 store (no cursors table) is upgraded in place, its rows kept */
+	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "CREATE TABLE mentions (row INTEGER PRIMARY KEY, x TEXT);"
+	    "INSERT INTO mentions (x) VALUES ('kept'); PRAGMA user_version = 1;", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT(store_open(&st, path, 0, NULL), 0);
+	CHECK_INT(st->ops->cursor_set(st, "m", "1", NULL), 0);
+	store_close(st);
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *q;
+	sqlite3_prepare_v2(db, "SELECT (SELECT x FROM mentions), (SELECT user_version FROM pragma_user_version)", -1, &q, NULL);
+	CHECK_INT(sqlite3_step(q), SQLITE_ROW);
+	CHECK_STR((const char *)sqlite3_column_text(q, 0), "kept");
+	CHECK_INT(sqlite3_column_int(q, 1), 2);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -252,6 +289,7 @@ main(void)
 	RUN(handoffs);
 	RUN(tickets_unique);
 	RUN(handoff_log_exactly_once);
+	RUN(cursors_and_migration);
 	{
 		char cmd[128];
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
