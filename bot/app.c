@@ -128,6 +128,8 @@ flush_intake(struct app *a)
 		int dup = 0;
 		rc = a->store->ops->mention_put(a->store, &it->m, &dup, &err);
 		it->result = dup ? INTAKE_DUPLICATE : INTAKE_ACCEPTED;
+		if (rc == 0 && it->m.cursor != NULL)
+			rc = a->store->ops->cursor_set(a->store, it->m.source, it->m.cursor, &err);
 	}
 	if (rc == 0)
 		rc = a->store->ops->commit(a->store, &err);

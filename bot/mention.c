@@ -20,5 +20,6 @@ mention_clear(struct mention *m)
 	free(m->thread);
 	free(m->created_at);
 	free(m->extra);
+	free(m->cursor);
 	memset(m, 0, sizeof(*m));
 }

@@ -4,6 +4,12 @@
 
 #include <stdint.h>
 
+enum {
+	MENTION_BOT = 1,	/* the account says it is a bot */
+	MENTION_SELF = 2,	/* the bot's own account, whatever its handle */
+	MENTION_NOBOT = 4,	/* the author asked bots not to interact (#nobot) */
+};
+
 struct mention {
 	int64_t  row;		/* store row id; 0 until committed */
 	char    *source;	/* configured source name ("webhook", "console", "mastodon-main") */
@@ -12,13 +18,15 @@ struct mention {
 	char    *author_id;
 	char    *author_handle;	/* without a leading '@' */
 	char    *author_name;	/* display name, may be NULL */
-	int      author_is_bot;
+	int      author_flags;	/* MENTION_* bits the platform told us about the author */
 	char    *url;		/* link to the mention, may be NULL */
 	char    *lang;		/* ISO 639-1 as sent by the platform, may be NULL */
 	char    *thread;	/* conversation id, may be NULL */
 	char    *created_at;	/* as sent, may be NULL */
 	char    *extra;		/* source-specific JSON the sender needs (visibility...), may be NULL */
 	int64_t  received_ms;	/* wall clock when received */
+	char    *cursor;	/* intake only: the source's resume point this mention moves to,
+				 * stored in the same transaction; may be NULL */
 };
 
 /* Frees every field and zeroes the struct (not the struct itself). NULL-safe. */

@@ -124,12 +124,16 @@ pipeline_plan(const struct config *c, const struct intents *in, const struct men
 	p->priority = HANDOFF_NORMAL;
 
 	/* Who must never get an automatic answer: the bot itself, bots, blocked authors. */
-	if (is_self(c, m)) {
+	if ((m->author_flags & MENTION_SELF) || is_self(c, m)) {
 		p->reason = "self";
 		goto silent;
 	}
-	if (m->author_is_bot && !c->reply_to_bots) {
+	if ((m->author_flags & MENTION_BOT) && !c->reply_to_bots) {
 		p->reason = "bot_author";
+		goto silent;
+	}
+	if (m->author_flags & MENTION_NOBOT) {
+		p->reason = "nobot";
 		goto silent;
 	}
 	if (listed(c->blocked, c->nblocked, m->author_handle, m->author_id)) {

@@ -111,7 +111,8 @@ struct store_ops {
 	int  (*handoff_count)(struct store *st, int status, int64_t *n, struct ack_err *err);
 
 	/* A source's resume point (a stream cursor), written in the same transaction as the
-	 * mentions it covers. *value: new string or NULL when none; caller frees. */
+	 * mentions it covers; it only moves forward (ids compare as length, then text).
+	 * *value: new string or NULL when none; caller frees. */
 	int  (*cursor_get)(struct store *st, const char *source, char **value, struct ack_err *err);
 	int  (*cursor_set)(struct store *st, const char *source, const char *value,
 	    struct ack_err *err);

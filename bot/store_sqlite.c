@@ -85,7 +85,9 @@ static const char *const sql_text[Q_MAX] = {
 	[Q_CURSOR_GET] = "SELECT value FROM cursors WHERE source = ?",
 	[Q_CURSOR_SET] =
 	    "INSERT INTO cursors (source, value, updated_ms) VALUES (?, ?, ?)"
-	    " ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+	    " ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms"
+	    " WHERE length(excluded.value) > length(value)"	/* ids compare as (length, text) */
+	    " OR (length(excluded.value) = length(value) AND excluded.value > value)",
 };
 
 /* Version 2: stream cursors per source. */
@@ -337,7 +339,7 @@ sqlite_mention_put(struct store *st, struct mention *m, int *is_dup, struct ack_
 	bind_text(x, 4, m->author_id);
 	bind_text(x, 5, m->author_handle);
 	bind_text(x, 6, m->author_name);
-	sqlite3_bind_int(x, 7, m->author_is_bot != 0);
+	sqlite3_bind_int(x, 7, m->author_flags);
 	bind_text(x, 8, m->url);
 	bind_text(x, 9, m->lang);
 	bind_text(x, 10, m->thread);
@@ -378,7 +380,7 @@ sqlite_mention_pending(struct store *st, size_t limit, struct mention **out, siz
 		m->author_id = col_dup(x, 4);
 		m->author_handle = col_dup(x, 5);
 		m->author_name = col_dup(x, 6);
-		m->author_is_bot = sqlite3_column_int(x, 7);
+		m->author_flags = sqlite3_column_int(x, 7);
 		m->url = col_dup(x, 8);
 		m->lang = col_dup(x, 9);
 		m->thread = col_dup(x, 10);

@@ -144,7 +144,7 @@ webhook_parse_mention(const char *body, size_t len, struct mention *m, char *why
 		snprintf(why, whylen, "field 'author.bot' must be true or false");
 		goto out;
 	}
-	m->author_is_bot = bot != NULL && json_is_true(bot);
+	m->author_flags = bot != NULL && json_is_true(bot) ? MENTION_BOT : 0;
 	rc = 0;
 out:
 	json_decref(root);

@@ -254,6 +254,7 @@ TEST(cursors_and_migration)
 	CHECK(v == NULL);
 	CHECK_INT(st->ops->cursor_set(st, "mastodon", "109999999999999999", NULL), 0);
 	CHECK_INT(st->ops->cursor_set(st, "mastodon", "110000000000000001", NULL), 0);
+	CHECK_INT(st->ops->cursor_set(st, "mastodon", "99999999999999999", NULL), 0);	/* older */
 	CHECK_INT(st->ops->cursor_get(st, "mastodon", &v, NULL), 0);
 	CHECK_STR(v, "110000000000000001");
 	free(v);
