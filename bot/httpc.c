@@ -29,6 +29,8 @@ struct xfer {
 	char *resp;
 	size_t resp_len, resp_cap;
 	char *retry_after;
+	char *ratelimit_reset;
+	char *link;
 	char errbuf[CURL_ERROR_SIZE];
 	httpc_done_fn *done;
 	void *arg;
@@ -54,6 +56,8 @@ xfer_free(struct xfer *x)
 	free(x->body);
 	free(x->resp);
 	free(x->retry_after);
+	free(x->ratelimit_reset);
+	free(x->link);
 	free(x);
 }
 
@@ -76,6 +80,8 @@ check_done(struct httpc *h)
 		r.body = x->resp ? x->resp : "";
 		r.body_len = x->resp_len;
 		r.retry_after = x->retry_after;
+		r.ratelimit_reset = x->ratelimit_reset;
+		r.link = x->link;
 		r.error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(msg->data.result);
 		curl_multi_remove_handle(h->multi, msg->easy_handle);
 		curl_easy_cleanup(msg->easy_handle);
@@ -188,24 +194,37 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* Keeps the value of header `name` (lower case, with ':') when buf is that header. */
+static void
+keep_header(const char *buf, size_t n, const char *name, char **slot)
+{
+	size_t nl = strlen(name);
+	const char *v;
+	size_t len;
+
+	if (n <= nl || strncasecmp(buf, name, nl) != 0)
+		return;
+	v = buf + nl;
+	len = n - nl;
+	while (len > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+		len--;
+	free(*slot);
+	*slot = strndup(v, len);
+}
+
 static size_t
 header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 {
 	struct xfer *x = userdata;
 	size_t n = size * nitems;
 
-	if (n > 12 && strncasecmp(buf, "retry-after:", 12) == 0) {
-		const char *v = buf + 12;
-		size_t len = n - 12;
-		while (len > 0 && (*v == ' ' || *v == '\t')) {
-			v++;
-			len--;
-		}
-		while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
-			len--;
-		free(x->retry_after);
-		x->retry_after = strndup(v, len);
-	}
+	keep_header(buf, n, "retry-after:", &x->retry_after);
+	keep_header(buf, n, "x-ratelimit-reset:", &x->ratelimit_reset);
+	keep_header(buf, n, "link:", &x->link);
 	return n;
 }
 
@@ -270,7 +289,15 @@ httpc_in_flight(const struct httpc *h)
 int
 httpc_post(struct httpc *h, const char *url, const struct httpc_header *hdrs, size_t nhdrs,
     const char *body, size_t len, long timeout_ms, httpc_done_fn *done, void *arg,
-    void **handle, struct ack_err *err)
+    struct ack_err *err)
+{
+	return httpc_request(h, "POST", url, hdrs, nhdrs, body, len, timeout_ms, done, arg, err);
+}
+
+int
+httpc_request(struct httpc *h, const char *method, const char *url,
+    const struct httpc_header *hdrs, size_t nhdrs, const char *body, size_t len,
+    long timeout_ms, httpc_done_fn *done, void *arg, struct ack_err *err)
 {
 	struct xfer *x;
 	CURL *e;
@@ -284,7 +311,8 @@ httpc_post(struct httpc *h, const char *url, const struct httpc_header *hdrs, si
 	x->body = malloc(len + 1);
 	if (x->body == NULL)
 		goto oom;
-	memcpy(x->body, body, len);
+	if (len > 0)
+		memcpy(x->body, body, len);
 	x->body[len] = '\0';
 	for (size_t i = 0; i < nhdrs; i++) {
 		char line[1024];
@@ -306,9 +334,15 @@ httpc_post(struct httpc *h, const char *url, const struct httpc_header *hdrs, si
 		goto oom;
 	x->easy = e;
 	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	if (strcmp(method, "GET") == 0) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		if (strcmp(method, "POST") != 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
@@ -331,8 +365,6 @@ httpc_post(struct httpc *h, const char *url, const struct httpc_header *hdrs, si
 	if (h->xfers != NULL)
 		h->xfers->prev = x;
 	h->xfers = x;
-	if (handle != NULL)
-		*handle = x;
 	return 0;
 oom:
 	xfer_free(x);

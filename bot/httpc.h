@@ -16,6 +16,8 @@ struct httpc_result {
 	const char *body;	/* answer body (borrowed, NUL-terminated), may be "" */
 	size_t      body_len;
 	const char *retry_after;	/* Retry-After header value, or NULL */
+	const char *ratelimit_reset;	/* X-RateLimit-Reset header value, or NULL */
+	const char *link;		/* Link header value (pagination), or NULL */
 	const char *error;	/* curl's error text when curl_code != 0 */
 };
 
@@ -32,10 +34,15 @@ void httpc_close(struct httpc *h);
 
 /* Starts a POST of body (copied) to url with the headers (copied); done is called once,
  * on the loop, when it ends. timeout_ms bounds the whole transfer. Returns 0 or an error
- * (done is then not called). *handle (optional) gets an opaque id of the transfer. */
+ * (done is then not called). */
 int httpc_post(struct httpc *h, const char *url, const struct httpc_header *hdrs, size_t nhdrs,
     const char *body, size_t len, long timeout_ms, httpc_done_fn *done, void *arg,
-    void **handle, struct ack_err *err);
+    struct ack_err *err);
+
+/* The same for any method ("GET", "POST", ...); body may be NULL for none. */
+int httpc_request(struct httpc *h, const char *method, const char *url,
+    const struct httpc_header *hdrs, size_t nhdrs, const char *body, size_t len,
+    long timeout_ms, httpc_done_fn *done, void *arg, struct ack_err *err);
 
 /* Number of transfers in flight. */
 size_t httpc_in_flight(const struct httpc *h);

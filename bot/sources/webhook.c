@@ -430,7 +430,7 @@ webhook_send(struct source *s, const struct reply *r, struct ack_err *err)
 	h[3] = (struct httpc_header){ "webhook-signature", sig };
 	h[4] = (struct httpc_header){ "Idempotency-Key", r->idem_key };
 	rc = httpc_post(app_httpc(s->app), w->reply_url, h, 5, body, strlen(body), w->timeout_ms,
-	    send_done, c, NULL, err);
+	    send_done, c, err);
 	free(body);
 	if (rc != 0)
 		free(c);
