@@ -63,6 +63,7 @@ struct app {
 
 	int need_process, need_send, need_log, log_recover;
 	int draining, closed;
+	int exit_code;
 	int64_t started_ms;
 };
 
@@ -70,6 +71,7 @@ uv_loop_t *app_loop(struct app *a) { return &a->loop; }
 struct http_server *app_http(struct app *a) { return a->http; }
 struct httpc *app_httpc(struct app *a) { return a->httpc; }
 const struct config *app_config(struct app *a) { return a->cfg; }
+struct store *app_store(struct app *a) { return a->store; }
 
 static void idle_cb(uv_idle_t *h) { (void)h; }
 
@@ -686,6 +688,14 @@ app_stop(struct app *a)
 	wake(a);
 }
 
+void
+app_fail(struct app *a, const char *source, const char *why)
+{
+	log_error("main", "source_failed", "source=%s error=%s exit=3", log_q(source), log_q(why));
+	a->exit_code = 3;
+	app_stop(a);
+}
+
 static void
 signal_cb(uv_signal_t *s, int signum)
 {
@@ -880,7 +890,7 @@ app_run(const char *config_path)
 	    a->cfg->admin_port);
 
 	uv_run(&a->loop, UV_RUN_DEFAULT);
-	code = 0;
+	code = a->exit_code;
 	log_info("main", "stopping", "in_flight=%zu", a->nfl);
 
 out_loop:

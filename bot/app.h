@@ -37,5 +37,10 @@ struct httpc *app_httpc(struct app *a);
 const struct config *app_config(struct app *a);
 /* Asks the daemon to stop, as SIGTERM does (the console at end of input does not). */
 void app_stop(struct app *a);
+/* A source found at start-up that it can never work (a rejected token): log why and stop
+ * with exit code 3. */
+void app_fail(struct app *a, const char *source, const char *why);
+/* The store, for a source's own state (its cursor); use it only between loop callbacks. */
+struct store *app_store(struct app *a);
 
 #endif

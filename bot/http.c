@@ -439,6 +439,12 @@ http_listen(struct http_server *s, const struct http_listener_conf *c, struct ac
 	return 0;
 }
 
+struct lws_context *
+http_lws_context(struct http_server *s)
+{
+	return s->ctx;
+}
+
 void
 http_close(struct http_server *s)
 {

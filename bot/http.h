@@ -52,4 +52,7 @@ void http_respond(struct http_req *r, int status, const char *content_type, cons
 
 int64_t http_now_us(void);	/* CLOCK_MONOTONIC in microseconds */
 
+/* The libwebsockets context, for websocket clients (ws.c) on the same loop. */
+struct lws_context *http_lws_context(struct http_server *s);
+
 #endif

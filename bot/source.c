@@ -8,6 +8,7 @@
 static const struct source_ops *const types[] = {
 	&source_console_ops,
 	&source_webhook_ops,
+	&source_mastodon_ops,
 };
 
 const struct source_ops *

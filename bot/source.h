@@ -70,5 +70,6 @@ void source_free_common(struct source *s);
 
 extern const struct source_ops source_console_ops;
 extern const struct source_ops source_webhook_ops;
+extern const struct source_ops source_mastodon_ops;
 
 #endif

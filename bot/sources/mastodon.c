@@ -1,0 +1,700 @@
+/* mastodon.c - a Mastodon account as a source: verify the token, find the streaming
+ * server, follow user:notification over a websocket (token in a header, never in the
+ * URL), backfill over REST from the committed cursor after every (re)connect, and reply
+ * with POST /api/v1/statuses carrying an Idempotency-Key. */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <uv.h>
+
+#include "app.h"
+#include "http.h"
+#include "httpc.h"
+#include "log.h"
+#include "mastodon_text.h"
+#include "source.h"
+#include "store.h"
+#include "ws.h"
+
+#define MASTODON_PAGE 80
+
+struct mastodon {
+	struct source base;
+	char *base_url;		/* without a trailing '/' */
+	char *auth;		/* "Bearer <token>": never logged */
+	char *streaming;	/* streaming base, from the instance or the config */
+	char *own_id;
+	int reply_unlisted;	/* answer public mentions as unlisted */
+	int skip_bots;
+	int64_t max_age_ms;	/* first start: older mentions are not answered */
+	int ping_s;
+	long timeout_ms;
+	int verified_once;
+	int stopped;
+	int attempts;		/* failures since the last good connection */
+	int connected;
+	struct ws_conn *ws;
+	uv_timer_t *timer;	/* reconnect / retry; freed in its close callback */
+};
+
+static void start_verify(struct mastodon *m);
+
+/* ---- helpers ---- */
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int64_t
+parse_iso_ms(const char *s)
+{
+	struct tm tm;
+
+	if (s == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+		return 0;
+	return (int64_t)timegm(&tm) * 1000;
+}
+
+static char *
+urlencode(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *o = malloc(strlen(s) * 3 + 1), *p = o;
+
+	if (o == NULL)
+		return NULL;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+			*p++ = (char)c;
+		} else {
+			*p++ = '%';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+	}
+	*p = '\0';
+	return o;
+}
+
+static void
+timer_cb(uv_timer_t *t)
+{
+	struct mastodon *m = t->data;
+
+	if (!m->stopped)
+		start_verify(m);
+}
+
+/* Something failed: start over from verify_credentials after a backoff with jitter
+ * (1 s, 2 s, 4 s ... 60 s), so a broken server or network is never hammered. */
+static void
+retry_later(struct mastodon *m, const char *why)
+{
+	int64_t d = 1000;
+
+	for (int i = 0; i < m->attempts && d < 60000; i++)
+		d *= 2;
+	if (d > 60000)
+		d = 60000;
+	d = d / 2 + random() % (d / 2 + 1);
+	m->attempts++;
+	m->connected = 0;
+	if (m->ws != NULL) {
+		ws_close(m->ws);
+		m->ws = NULL;
+	}
+	if (m->stopped)
+		return;
+	log_warn("mastodon", "retry", "source=%s why=%s retry_ms=%lld", log_q(m->base.name),
+	    log_q(why), (long long)d);
+	uv_timer_start(m->timer, timer_cb, (uint64_t)d, 0);
+}
+
+static int
+get(struct mastodon *m, const char *path, httpc_done_fn *done)
+{
+	struct httpc_header h[1] = { { "Authorization", m->auth } };
+	struct ack_err err;
+	char url[2048];
+
+	snprintf(url, sizeof(url), "%s%s", m->base_url, path);
+	if (httpc_request(app_httpc(m->base.app), "GET", url, h, 1, NULL, 0, m->timeout_ms, done, m,
+	    &err) != 0) {
+		retry_later(m, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- notifications -> mentions ---- */
+
+static void
+intake_done(void *arg, int result, const struct mention *mn)
+{
+	struct mastodon *m = arg;
+
+	if (result == INTAKE_FAILED)	/* not committed: the cursor did not move either */
+		retry_later(m, "store commit failed; backfill will fetch it again");
+	(void)mn;
+}
+
+/* Takes one Notification; 0 if handled (or not a mention), -1 on a malformed one. */
+static int
+take_notification(struct mastodon *m, json_t *n, int64_t not_before_ms)
+{
+	json_t *st, *acct, *extra;
+	const char *type = jstr(n, "type"), *nid = jstr(n, "id"), *content, *note;
+	struct mention mn;
+	char *ex;
+
+	if (type == NULL || nid == NULL)
+		return -1;
+	if (strcmp(type, "mention") != 0)
+		return 0;
+	st = json_object_get(n, "status");
+	acct = json_object_get(n, "account");
+	if (!json_is_object(st) || !json_is_object(acct) || jstr(st, "id") == NULL ||
+	    jstr(acct, "id") == NULL || jstr(acct, "acct") == NULL)
+		return -1;
+	if (not_before_ms > 0 && parse_iso_ms(jstr(st, "created_at")) < not_before_ms) {
+		log_info("mastodon", "too_old", "source=%s status=%s", log_q(m->base.name),
+		    log_q(jstr(st, "id")));
+		return 0;
+	}
+	memset(&mn, 0, sizeof(mn));
+	content = jstr(st, "content");
+	mn.source = strdup(m->base.name);
+	mn.platform_id = strdup(jstr(st, "id"));
+	mn.text = mastodon_html_to_text(content ? content : "", content ? strlen(content) : 0);
+	mn.author_id = strdup(jstr(acct, "id"));
+	mn.author_handle = strdup(jstr(acct, "acct"));
+	if (jstr(acct, "display_name") && *jstr(acct, "display_name"))
+		mn.author_name = strdup(jstr(acct, "display_name"));
+	if (jstr(st, "url"))
+		mn.url = strdup(jstr(st, "url"));
+	if (jstr(st, "language"))
+		mn.lang = strdup(jstr(st, "language"));
+	if (jstr(st, "created_at"))
+		mn.created_at = strdup(jstr(st, "created_at"));
+	if (json_is_true(json_object_get(acct, "bot")) && m->skip_bots)
+		mn.author_flags |= MENTION_BOT;
+	if (m->own_id != NULL && strcmp(m->own_id, jstr(acct, "id")) == 0)
+		mn.author_flags |= MENTION_SELF;
+	note = jstr(acct, "note");
+	if (note != NULL && strcasestr(note, "#nobot") != NULL)
+		mn.author_flags |= MENTION_NOBOT;
+	extra = json_pack("{s:s?,s:s?,s:s?,s:s}", "visibility", jstr(st, "visibility"),
+	    "spoiler_text", jstr(st, "spoiler_text"), "language", jstr(st, "language"),
+	    "acct", jstr(acct, "acct"));
+	ex = extra ? json_dumps(extra, JSON_COMPACT) : NULL;
+	json_decref(extra);
+	mn.extra = ex;
+	mn.cursor = strdup(nid);
+	mn.received_ms = store_now_ms();
+	if (mn.source == NULL || mn.platform_id == NULL || mn.text == NULL || mn.author_id == NULL ||
+	    mn.author_handle == NULL || mn.extra == NULL || mn.cursor == NULL ||
+	    app_intake(m->base.app, &mn, intake_done, m) != 0) {
+		mention_clear(&mn);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- backfill: GET /api/v1/notifications from the cursor, page by page ---- */
+
+static void backfill_done(void *arg, const struct httpc_result *r);
+
+static void
+backfill_from(struct mastodon *m, const char *cursor)
+{
+	char path[256];
+
+	if (cursor != NULL)
+		snprintf(path, sizeof(path), "/api/v1/notifications?types[]=mention&min_id=%s&limit=%d",
+		    cursor, MASTODON_PAGE);
+	else
+		snprintf(path, sizeof(path), "/api/v1/notifications?types[]=mention&limit=%d",
+		    MASTODON_PAGE);
+	get(m, path, backfill_done);
+}
+
+static void
+backfill_done(void *arg, const struct httpc_result *r)
+{
+	struct mastodon *m = arg;
+	struct store *st = app_store(m->base.app);
+	struct ack_err err;
+	json_t *page;
+	char *cursor = NULL, newest[32] = "";
+	size_t n;
+	int first = 0;
+
+	if (m->stopped)
+		return;
+	if (r->curl_code != 0 || r->status != 200) {
+		retry_later(m, r->curl_code ? r->error : "backfill answered an error");
+		return;
+	}
+	page = json_loadb(r->body, r->body_len, 0, NULL);
+	if (!json_is_array(page)) {
+		json_decref(page);
+		retry_later(m, "backfill answer is not a list");
+		return;
+	}
+	if (st->ops->cursor_get(st, m->base.name, &cursor, &err) != 0) {
+		json_decref(page);
+		retry_later(m, err.msg);
+		return;
+	}
+	first = cursor == NULL;
+	n = json_array_size(page);
+	/* the page is newest first: take it oldest first */
+	for (size_t i = n; i-- > 0;) {
+		json_t *no = json_array_get(page, i);
+		const char *id = jstr(no, "id");
+		if (id == NULL)
+			continue;
+		if (take_notification(m, no, first ? store_now_ms() - m->max_age_ms : 0) != 0)
+			log_warn("mastodon", "bad_notification", "source=%s id=%s", log_q(m->base.name),
+			    log_q(id));
+		if (strlen(id) < sizeof(newest) && (newest[0] == '\0' || strlen(id) > strlen(newest) ||
+		    (strlen(id) == strlen(newest) && strcmp(id, newest) > 0)))
+			snprintf(newest, sizeof(newest), "%s", id);
+	}
+	json_decref(page);
+	if (first) {
+		/* the very first start: history older than max_age is skipped, and the cursor
+		 * starts at the newest notification, answered or not */
+		if (st->ops->begin(st, &err) == 0 &&
+		    st->ops->cursor_set(st, m->base.name, newest[0] ? newest : "0", &err) == 0 &&
+		    st->ops->commit(st, &err) == 0)
+			log_info("mastodon", "first_start", "source=%s cursor=%s", log_q(m->base.name),
+			    newest[0] ? newest : "0");
+		else
+			st->ops->rollback(st);
+		free(cursor);
+		return;
+	}
+	if (n >= MASTODON_PAGE && newest[0])
+		backfill_from(m, newest);	/* more after this page */
+	else
+		log_info("mastodon", "backfilled", "source=%s", log_q(m->base.name));
+	free(cursor);
+}
+
+static void
+start_backfill(struct mastodon *m)
+{
+	struct store *st = app_store(m->base.app);
+	struct ack_err err;
+	char *cursor = NULL;
+
+	if (st->ops->cursor_get(st, m->base.name, &cursor, &err) != 0) {
+		retry_later(m, err.msg);
+		return;
+	}
+	backfill_from(m, cursor);
+	free(cursor);
+}
+
+/* ---- the stream ---- */
+
+static void
+on_open(void *arg)
+{
+	struct mastodon *m = arg;
+
+	m->connected = 1;
+	m->attempts = 0;
+	log_info("mastodon", "streaming", "source=%s", log_q(m->base.name));
+	/* events sent while we were away are never resent on the stream: fetch them; the
+	 * store's uniqueness makes the overlap with the stream harmless */
+	start_backfill(m);
+}
+
+static void
+on_message(void *arg, const char *data, size_t len)
+{
+	struct mastodon *m = arg;
+	json_t *env = json_loadb(data, len, 0, NULL), *payload;
+	const char *ev = env ? jstr(env, "event") : NULL, *p;
+
+	if (ev == NULL) {
+		if (env != NULL && json_object_get(env, "error") != NULL)
+			log_warn("mastodon", "stream_error", "source=%s error=%s", log_q(m->base.name),
+			    log_q(jstr(env, "error")));
+		json_decref(env);
+		return;
+	}
+	if (strcmp(ev, "notification") == 0 && (p = jstr(env, "payload")) != NULL) {
+		payload = json_loads(p, 0, NULL);	/* the payload is JSON in a string */
+		if (payload == NULL || take_notification(m, payload, 0) != 0)
+			log_warn("mastodon", "bad_notification", "source=%s", log_q(m->base.name));
+		json_decref(payload);
+	}
+	json_decref(env);
+}
+
+static void
+on_close(void *arg, int status, const char *why)
+{
+	struct mastodon *m = arg;
+	char msg[160];
+
+	m->ws = NULL;
+	snprintf(msg, sizeof(msg), "stream closed (%d %s)", status, why ? why : "");
+	if (status == 401)
+		log_error("mastodon", "stream_unauthorized", "source=%s", log_q(m->base.name));
+	retry_later(m, msg);
+}
+
+static void
+connect_stream(struct mastodon *m)
+{
+	struct ws_conf wc;
+	struct ack_err err;
+	char url[2048];
+
+	snprintf(url, sizeof(url), "%s/api/v1/streaming?stream=user:notification", m->streaming);
+	memset(&wc, 0, sizeof(wc));
+	wc.url = url;
+	wc.auth = m->auth;
+	wc.ping_s = m->ping_s;
+	wc.max_message = 4 << 20;
+	wc.on_open = on_open;
+	wc.on_message = on_message;
+	wc.on_close = on_close;
+	wc.arg = m;
+	if (ws_connect(&m->ws, app_http(m->base.app), &wc, &err) != 0)
+		retry_later(m, err.msg);
+}
+
+/* ---- start-up: who am I, where is the stream ---- */
+
+static void
+instance_done(void *arg, const struct httpc_result *r)
+{
+	struct mastodon *m = arg;
+	json_t *o;
+	const char *s = NULL;
+	json_int_t maxc = 0;
+
+	if (m->stopped)
+		return;
+	if (r->curl_code != 0 || r->status != 200) {
+		retry_later(m, r->curl_code ? r->error : "instance answered an error");
+		return;
+	}
+	o = json_loadb(r->body, r->body_len, 0, NULL);
+	if (o != NULL) {
+		json_t *conf = json_object_get(o, "configuration");
+		s = jstr(json_object_get(conf, "urls"), "streaming");
+		if (s == NULL)	/* v1 */
+			s = jstr(json_object_get(o, "urls"), "streaming_api");
+		maxc = json_integer_value(json_object_get(json_object_get(conf, "statuses"),
+		    "max_characters"));
+	}
+	if (s != NULL && m->streaming == NULL)
+		m->streaming = strdup(s);
+	if (m->streaming == NULL)
+		m->streaming = strdup(m->base_url);
+	if (maxc > 0 && (size_t)maxc < m->base.max_length + 0)
+		m->base.max_length = (size_t)maxc;
+	json_decref(o);
+	if (m->streaming == NULL) {
+		retry_later(m, "out of memory");
+		return;
+	}
+	connect_stream(m);
+}
+
+static void
+verify_done(void *arg, const struct httpc_result *r)
+{
+	struct mastodon *m = arg;
+	json_t *o;
+	const char *id;
+
+	if (m->stopped)
+		return;
+	if (r->curl_code == 0 && r->status == 401) {
+		if (!m->verified_once) {
+			app_fail(m->base.app, m->base.name,
+			    "the access token was rejected (401): check token_env / token_file");
+			return;
+		}
+		log_error("mastodon", "unauthorized", "source=%s", log_q(m->base.name));
+	}
+	if (r->curl_code != 0 || r->status != 200) {
+		retry_later(m, r->curl_code ? r->error : "verify_credentials answered an error");
+		return;
+	}
+	o = json_loadb(r->body, r->body_len, 0, NULL);
+	id = o ? jstr(o, "id") : NULL;
+	if (id == NULL) {
+		json_decref(o);
+		retry_later(m, "verify_credentials answer has no id");
+		return;
+	}
+	free(m->own_id);
+	m->own_id = strdup(id);
+	log_info("mastodon", "verified", "source=%s account=%s", log_q(m->base.name),
+	    log_q(jstr(o, "acct")));
+	json_decref(o);
+	m->verified_once = 1;
+	get(m, "/api/v2/instance", instance_done);
+}
+
+static void
+start_verify(struct mastodon *m)
+{
+	get(m, "/api/v1/accounts/verify_credentials", verify_done);
+}
+
+/* ---- replies ---- */
+
+struct send_ctx {
+	struct mastodon *m;
+	int64_t row;
+};
+
+static void
+send_done(void *arg, const struct httpc_result *r)
+{
+	struct send_ctx *c = arg;
+	struct send_outcome o;
+
+	memset(&o, 0, sizeof(o));
+	o.retry_after_ms = -1;
+	if (r->curl_code != 0) {
+		o.result = SEND_RETRY;
+		snprintf(o.error, sizeof(o.error), "%s", r->error);
+	} else if (r->status >= 200 && r->status < 300) {
+		o.result = SEND_OK;
+	} else if (r->status == 429 || r->status >= 500 || r->status == 401 || r->status == 403) {
+		o.result = SEND_RETRY;
+		if (r->status == 429 && r->ratelimit_reset != NULL) {
+			int64_t reset = parse_iso_ms(r->ratelimit_reset) - store_now_ms();
+			o.retry_after_ms = reset > 0 ? reset : 1000;
+		}
+		snprintf(o.error, sizeof(o.error), "HTTP %ld", r->status);
+	} else {
+		o.result = SEND_FAIL;
+		snprintf(o.error, sizeof(o.error), "HTTP %ld: %.200s", r->status, r->body);
+	}
+	app_reply_done(c->m->base.app, c->row, &o);
+	free(c);
+}
+
+static const char *
+narrowest(const char *mention_vis, int unlisted)
+{
+	static const char *const order[] = { "direct", "private", "unlisted", "public" };
+
+	for (int i = 0; i < 4; i++)
+		if (mention_vis != NULL && strcmp(mention_vis, order[i]) == 0)
+			return i == 3 && unlisted ? "unlisted" : order[i];
+	return "direct";	/* unknown: the safest */
+}
+
+static int
+mastodon_send(struct source *s, const struct reply *r, struct ack_err *err)
+{
+	struct mastodon *m = (struct mastodon *)s;
+	json_t *ex = r->extra ? json_loads(r->extra, 0, NULL) : NULL;
+	const char *acct = ex ? jstr(ex, "acct") : NULL, *cw = ex ? jstr(ex, "spoiler_text") : NULL;
+	const char *lang = ex ? jstr(ex, "language") : NULL;
+	struct httpc_header h[3];
+	struct send_ctx *c;
+	char *text = NULL, *e_text = NULL, *e_cw = NULL, *body = NULL, url[2048], mention[300];
+	size_t n;
+	int rc;
+
+	if (acct == NULL)
+		acct = r->author_handle;
+	/* the reply must start by mentioning the author, or they are not notified */
+	snprintf(mention, sizeof(mention), "@%s ", acct);
+	if (strncmp(r->text, mention, strlen(mention)) == 0 ||
+	    (strncmp(r->text, mention, strlen(mention) - 1) == 0 && r->text[strlen(mention) - 1] == '\0'))
+		text = strdup(r->text);
+	else if (asprintf(&text, "%s%s", mention, r->text) < 0)
+		text = NULL;
+	e_text = text ? urlencode(text) : NULL;
+	e_cw = urlencode(cw ? cw : "");
+	c = malloc(sizeof(*c));
+	if (e_text == NULL || e_cw == NULL || c == NULL)
+		goto oom;
+	n = strlen(e_text) + strlen(e_cw) + strlen(r->platform_id) + 128;
+	body = malloc(n);
+	if (body == NULL)
+		goto oom;
+	snprintf(body, n, "status=%s&in_reply_to_id=%s&visibility=%s%s%s%s%s", e_text,
+	    r->platform_id, narrowest(ex ? jstr(ex, "visibility") : NULL, m->reply_unlisted),
+	    *e_cw ? "&spoiler_text=" : "", e_cw, lang ? "&language=" : "", lang ? lang : "");
+	snprintf(url, sizeof(url), "%s/api/v1/statuses", m->base_url);
+	h[0] = (struct httpc_header){ "Authorization", m->auth };
+	h[1] = (struct httpc_header){ "Idempotency-Key", r->idem_key };
+	h[2] = (struct httpc_header){ "Content-Type", "application/x-www-form-urlencoded" };
+	c->m = m;
+	c->row = r->row;
+	rc = httpc_request(app_httpc(s->app), "POST", url, h, 3, body, strlen(body), m->timeout_ms,
+	    send_done, c, err);
+	if (rc != 0)
+		free(c);
+	free(text);
+	free(e_text);
+	free(e_cw);
+	free(body);
+	json_decref(ex);
+	return rc;
+oom:
+	free(c);
+	free(text);
+	free(e_text);
+	free(e_cw);
+	free(body);
+	json_decref(ex);
+	return ack_fail(err, ACK_ENOMEM, "out of memory");
+}
+
+/* ---- lifecycle ---- */
+
+static void
+timer_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+static void mastodon_free(struct source *s);
+
+static int
+mastodon_configure(struct source **out, struct app *app, struct source_conf *sc,
+    const struct config *c, struct diag *d)
+{
+	struct mastodon *m;
+	char *token = NULL, *vis = NULL;
+	int64_t age = 0, ping = 0, timeout = 0;
+	size_t errors = d->errors;
+
+	*out = NULL;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL || source_init_common(&m->base, &source_mastodon_ops, app, sc) != 0) {
+		free(m);
+		return ACK_ENOMEM;
+	}
+	conf_src_str_env(sc, "base_url", NULL, &m->base_url, c, d);
+	conf_src_secret(sc, "token", &token, c, d);
+	conf_src_str_env(sc, "streaming_url", NULL, &m->streaming, c, d);
+	conf_src_str(sc, "reply_public", "public", &vis, c, d);
+	conf_src_bool(sc, "skip_bots", 1, &m->skip_bots, c, d);
+	conf_src_duration_ms(sc, "max_age", 3600000, &age, c, d);
+	conf_src_duration_ms(sc, "ping", 30000, &ping, c, d);
+	conf_src_duration_ms(sc, "timeout", c->send_timeout_ms, &timeout, c, d);
+	conf_src_unused(sc, c, d);
+	m->max_age_ms = age;
+	m->ping_s = (int)(ping / 1000 > 0 ? ping / 1000 : 1);
+	m->timeout_ms = (long)timeout;
+	if (vis != NULL && strcmp(vis, "public") != 0 && strcmp(vis, "unlisted") != 0)
+		diag_add(d, DIAG_ERROR, c->path, sc->line, sc->col, "reply_public: public or unlisted",
+		    "invalid value '%s' for 'reply_public' (expected public or unlisted)", vis);
+	m->reply_unlisted = vis != NULL && strcmp(vis, "unlisted") == 0;
+	free(vis);
+	if (m->base_url != NULL) {
+		size_t n = strlen(m->base_url);
+		while (n > 0 && m->base_url[n - 1] == '/')
+			m->base_url[--n] = '\0';
+		if (strncmp(m->base_url, "http://", 7) != 0 && strncmp(m->base_url, "https://", 8) != 0)
+			diag_add(d, DIAG_ERROR, c->path, sc->line, sc->col, "e.g. https://mastodon.example",
+			    "mastodon base_url '%s' must start with http:// or https://", m->base_url);
+	}
+	if (token != NULL) {
+		if (asprintf(&m->auth, "Bearer %s", token) < 0)
+			m->auth = NULL;
+		memset(token, 0, strlen(token));
+		free(token);
+	}
+	if (d->errors != errors) {
+		mastodon_free(&m->base);
+		return ACK_EINVAL;
+	}
+	*out = &m->base;
+	return 0;
+}
+
+static int
+mastodon_start(struct source *s, struct ack_err *err)
+{
+	struct mastodon *m = (struct mastodon *)s;
+
+	if (m->base_url == NULL || m->auth == NULL) {
+		log_warn("mastodon", "off", "source=%s reason=%s", log_q(s->name),
+		    log_q(m->base_url == NULL ? "no base_url (set the variable named by base_url_env)" :
+		    "no token (set the variable named by token_env)"));
+		return 0;
+	}
+	m->timer = malloc(sizeof(*m->timer));
+	if (m->timer == NULL)
+		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	uv_timer_init(app_loop(s->app), m->timer);
+	m->timer->data = m;
+	s->active = 1;
+	start_verify(m);
+	return 0;
+}
+
+static void
+mastodon_stop(struct source *s)
+{
+	struct mastodon *m = (struct mastodon *)s;
+
+	m->stopped = 1;
+	if (m->ws != NULL) {
+		ws_close(m->ws);
+		m->ws = NULL;
+	}
+	if (m->timer != NULL)
+		uv_timer_stop(m->timer);
+}
+
+static void
+mastodon_free(struct source *s)
+{
+	struct mastodon *m = (struct mastodon *)s;
+
+	if (m == NULL)
+		return;
+	mastodon_stop(s);
+	if (m->timer != NULL)
+		uv_close((uv_handle_t *)m->timer, timer_closed);
+	source_free_common(s);
+	free(m->base_url);
+	if (m->auth != NULL)
+		memset(m->auth, 0, strlen(m->auth));
+	free(m->auth);
+	free(m->streaming);
+	free(m->own_id);
+	free(m);
+}
+
+const struct source_ops source_mastodon_ops = {
+	.type = "mastodon",
+	.default_max_length = 500,
+	.configure = mastodon_configure,
+	.start = mastodon_start,
+	.stop = mastodon_stop,
+	.free = mastodon_free,
+	.send = mastodon_send,
+	.notice = NULL,
+};
