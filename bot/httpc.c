@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define HTTPC_MAX_BODY (16u << 20)	/* a page of 80 notifications is ~150 KB */
+
 struct httpc {
 	uv_loop_t *loop;
 	CURLM *multi;
@@ -178,8 +180,8 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	struct xfer *x = userdata;
 	size_t n = size * nmemb;
 
-	if (x->resp_len + n + 1 > 65536)	/* answers are small; keep the first 64 KiB */
-		return n;
+	if (x->resp_len + n + 1 > HTTPC_MAX_BODY)
+		return 0;	/* a bigger answer fails the transfer (CURLE_WRITE_ERROR) */
 	if (x->resp_len + n + 1 > x->resp_cap) {
 		size_t cap = (x->resp_len + n + 1) * 2;
 		char *r = realloc(x->resp, cap);

@@ -57,13 +57,18 @@ static int64_t
 parse_iso_ms(const char *s)
 {
 	struct tm tm;
+	const char *rest;
+	int64_t ms = 0, scale = 100;
 
 	if (s == NULL)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
-	if (strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+	if ((rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
 		return 0;
-	return (int64_t)timegm(&tm) * 1000;
+	if (*rest == '.')	/* fractions of a second, as Mastodon writes them */
+		for (rest++; isdigit((unsigned char)*rest); rest++, scale /= 10)
+			ms += (*rest - '0') * scale;
+	return (int64_t)timegm(&tm) * 1000 + ms;
 }
 
 static char *
