@@ -437,6 +437,18 @@ send_due(struct app *a)
 	/* replies for a source that is not running wait; they are not attempts */
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		struct source *s = find_source(a, v[i].source);
+		if (v[i].priority >= HANDOFF_LOW && a->cfg->stale_low_ms > 0 &&
+		    now - v[i].mention_received_ms > a->cfg->stale_low_ms) {
+			/* a thank-you hours late helps nobody; its mention stays recorded, and
+			 * a handoff, if the intent asked for one, already exists */
+			rc = st->ops->reply_update(st, v[i].row, REPLY_DROPPED, v[i].attempts, 0,
+			    "too old to send", &err);
+			log_info("sender", "dropped_stale", "source=%s reply=%lld age_ms=%lld",
+			    log_q(v[i].source), (long long)v[i].row,
+			    (long long)(now - v[i].mention_received_ms));
+			v[i].row = 0;
+			continue;
+		}
 		if (s == NULL || !s->active) {
 			rc = st->ops->reply_update(st, v[i].row, REPLY_PENDING, v[i].attempts,
 			    now + 60000, "source not running", &err);

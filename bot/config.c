@@ -158,7 +158,7 @@ static const char *const policy_keys[] = { "cooldown", "one_reply_per_thread", "
 static const char *const handoff_keys[] = { "log", NULL };
 static const char *const store_keys[] = { "path", NULL };
 static const char *const sender_keys[] = { "timeout", "max_attempts", "backoff_min",
-	"backoff_max", NULL };
+	"backoff_max", "stale_thanks", NULL };
 static const char *const admin_keys[] = { "listen", NULL };
 
 static yaml_node_t *
@@ -350,6 +350,7 @@ config_parse(const char *path, struct diag *d)
 	c->send_max_attempts = 8;
 	c->backoff_min_ms = 1000;
 	c->backoff_max_ms = 300000;
+	c->stale_low_ms = 3600000;
 	c->admin_host = strdup("127.0.0.1");
 	c->admin_port = 9090;
 	c->drain_ms = 4000;
@@ -462,6 +463,8 @@ config_parse(const char *path, struct diag *d)
 		    &c->backoff_min_ms, d);
 		ynode_duration(&y, ymap_get(&y, sec, "backoff_max", NULL), "sender.backoff_max",
 		    &c->backoff_max_ms, d);
+		ynode_duration(&y, ymap_get(&y, sec, "stale_thanks", NULL), "sender.stale_thanks",
+		    &c->stale_low_ms, d);
 		if (c->send_timeout_ms < 100)
 			c->send_timeout_ms = 100;
 		if (c->backoff_min_ms < 1)

@@ -65,6 +65,7 @@ struct config {
 	int     send_max_attempts; /* 8, then hand off */
 	int64_t backoff_min_ms;    /* 1000 */
 	int64_t backoff_max_ms;    /* 300000 */
+	int64_t stale_low_ms;      /* low-priority replies (thank-yous) older than this are dropped (3600000) */
 
 	/* admin listener */
 	char   *admin_host;	/* "127.0.0.1"; NULL: off */

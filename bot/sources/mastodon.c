@@ -34,6 +34,7 @@ struct mastodon {
 	int ping_s;
 	long timeout_ms;
 	int verified_once;
+	int tried_v1;
 	int stopped;
 	int attempts;		/* failures since the last good connection */
 	int connected;
@@ -398,6 +399,11 @@ instance_done(void *arg, const struct httpc_result *r)
 
 	if (m->stopped)
 		return;
+	if (r->curl_code == 0 && r->status == 404 && !m->tried_v1) {
+		m->tried_v1 = 1;	/* an older server: /api/v1/instance */
+		get(m, "/api/v1/instance", instance_done);
+		return;
+	}
 	if (r->curl_code != 0 || r->status != 200) {
 		retry_later(m, r->curl_code ? r->error : "instance answered an error");
 		return;
@@ -455,6 +461,7 @@ verify_done(void *arg, const struct httpc_result *r)
 	}
 	free(m->own_id);
 	m->own_id = strdup(id);
+	m->tried_v1 = 0;
 	log_info("mastodon", "verified", "source=%s account=%s", log_q(m->base.name),
 	    log_q(jstr(o, "acct")));
 	json_decref(o);

@@ -8,7 +8,8 @@ from integration.daemon import SLOW, wait_until
 TOKEN = "test-token"
 
 
-def setup(ctx, start=True, token=TOKEN, extra="", **kw):
+def setup(ctx, start=True, token=TOKEN, extra="",
+          sender="{timeout: 2s, max_attempts: 20, backoff_min: 100ms, backoff_max: 1s}", **kw):
     import mastodon as standin
     ms = standin.Mastodon(**kw)
     ctx.receivers.append(ms)          # closed at clean-up
@@ -20,7 +21,7 @@ data_dir: {ctx.data}
 log_level: debug
 intents: {{paths: [{os.path.join(os.path.dirname(__file__), "intents")}]}}
 policy: {{cooldown: 0s, one_reply_per_thread: false}}
-sender: {{timeout: 2s, max_attempts: 20, backoff_min: 100ms, backoff_max: 1s}}
+sender: {sender}
 admin: {{listen: 127.0.0.1:{ctx.admin}}}
 sources:
   - type: mastodon
@@ -167,3 +168,16 @@ def test_first_start_skips_old_history(ctx):
     assert ms.wait(lambda: len(ms.replies) >= 1, 10 * SLOW)
     time.sleep(0.5)
     assert [r["in_reply_to_id"] for r in ms.replies] == [recent["status"]["id"]]
+
+
+def test_stale_thanks_are_dropped_complaints_still_sent(ctx):
+    ms = setup(ctx, sender="{timeout: 2s, max_attempts: 50, backoff_min: 300ms, backoff_max: 600ms, stale_thanks: 1s}")
+    ms.post_faults += [("status", 503, 0)] * 8
+    thanks = ms.mention("@brand thanks!", username="gil")
+    comp = ms.mention("@brand it arrived broken", username="hal")
+    assert ms.wait(lambda: len(ms.replies) >= 1, 20 * SLOW), ms.posts
+    wait_until(lambda: "event=dropped_stale" in ctx.log_text(), 10, "the stale thank-you dropped")
+    time.sleep(0.5)
+    assert [r["in_reply_to_id"] for r in ms.replies] == [comp["status"]["id"]]
+    state = dict(ctx.db("SELECT m.platform_id, r.state FROM replies r JOIN mentions m ON m.row = r.mention_row"))
+    assert state[thanks["status"]["id"]] == 3 and state[comp["status"]["id"]] == 1, state
