@@ -152,7 +152,7 @@ static const char *const top_keys[] = { "bot", "data_dir", "log_level", "intents
 	"handoff", "store", "sender", "admin", "drain_timeout", "sources", NULL };
 static const char *const bot_keys[] = { "handles", "name", NULL };
 static const char *const intents_keys[] = { "paths", "default_language", "match_limit",
-	"depth_limit", "max_text", NULL };
+	"depth_limit", "max_text", "unicode_classes", NULL };
 static const char *const policy_keys[] = { "cooldown", "one_reply_per_thread", "reply_to_bots",
 	"blocked_authors", "handoff_unmatched", "supporter_mentions", NULL };
 static const char *const handoff_keys[] = { "log", NULL };
@@ -341,6 +341,7 @@ config_parse(const char *path, struct diag *d)
 	c->default_lang = strdup("en");
 	c->match_limit = 100000;
 	c->depth_limit = 1000;
+	c->ucp = 1;
 	c->max_text = 20000;
 	c->cooldown_ms = 600000;
 	c->one_per_thread = 1;
@@ -407,6 +408,8 @@ config_parse(const char *path, struct diag *d)
 		if (ynode_int(&y, ymap_get(&y, sec, "depth_limit", NULL), "intents.depth_limit", 10,
 		    10000000, &v, d) == 0)
 			c->depth_limit = (uint32_t)v;
+		ynode_bool(&y, ymap_get(&y, sec, "unicode_classes", NULL), "intents.unicode_classes",
+		    &c->ucp, d);
 		v = (long)c->max_text;
 		if (ynode_int(&y, ymap_get(&y, sec, "max_text", NULL), "intents.max_text", 64,
 		    10000000, &v, d) == 0)

@@ -49,6 +49,7 @@ struct config {
 	char   *default_lang;	/* "en" */
 	uint32_t match_limit;	/* PCRE2 match limit per pattern (default 100000) */
 	uint32_t depth_limit;	/* PCRE2 depth limit (default 1000) */
+	int     ucp;		/* Unicode classes (\\w, \\b, \\d) in patterns (1); 0: ASCII ones */
 	size_t  max_text;	/* mentions longer than this (bytes) are cut before matching (20000) */
 
 	/* policy */

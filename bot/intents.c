@@ -98,6 +98,7 @@ intents_free(struct intents *in)
 /* ---- loading ---- */
 
 struct loader {
+	int ucp;
 	struct ydoc *y;
 	struct diag *d;
 	struct intents *in;
@@ -115,7 +116,8 @@ compile_one(struct loader *L, yaml_node_t *n, const char *src, const char *lang,
 	memset(out, 0, sizeof(*out));
 	out->line = ynode_line(n);
 	out->col = ynode_col(n);
-	re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, PATTERN_FLAGS, &ec, &eo, NULL);
+	re = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
+	    L->ucp ? PATTERN_FLAGS : (PATTERN_FLAGS & ~(uint32_t)PCRE2_UCP), &ec, &eo, NULL);
 	if (re == NULL) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(ec, msg, sizeof(msg));
@@ -254,7 +256,7 @@ static void
 check_var(const char *name, size_t len, void *arg)
 {
 	struct var_check *vc = arg;
-	static const char *const known[] = { "author", "name", "ticket", "intent", NULL };
+	static const char *const known[] = { "author", "name", "display", "ticket", "intent", NULL };
 
 	for (int i = 0; known[i]; i++)
 		if (strlen(known[i]) == len && memcmp(known[i], name, len) == 0)
@@ -655,6 +657,7 @@ intents_load(const struct config *c, struct diag *d)
 	memset(&L, 0, sizeof(L));
 	L.d = d;
 	L.in = in;
+	L.ucp = c->ucp;
 	in->match_limit = c->match_limit;
 	in->depth_limit = c->depth_limit;
 	for (size_t i = 0; i < c->nintent_paths; i++)

@@ -192,7 +192,8 @@ pipeline_render(const struct plan *p, const struct mention *m, const char *ticke
     size_t max_graphemes, struct ack_err *err)
 {
 	struct tmpl_var vars[40];
-	char author[300];
+	char author[300], user[300];
+	const char *display;
 	size_t n = 0;
 
 	if (p->tmpl == NULL)
@@ -201,6 +202,16 @@ pipeline_render(const struct plan *p, const struct mention *m, const char *ticke
 	    m->author_handle + 1 : m->author_handle);
 	vars[n++] = (struct tmpl_var){ "author", author, 1 };
 	vars[n++] = (struct tmpl_var){ "name", m->author_name, 0 };
+	/* display: the display name, or the local part of the handle when it is blank */
+	display = m->author_name;
+	for (const char *q = display; q != NULL && *q; q++)
+		if (*q != ' ')
+			goto have_display;
+	snprintf(user, sizeof(user), "%s", author + 1);
+	user[strcspn(user, "@")] = '\0';
+	display = user;
+have_display:
+	vars[n++] = (struct tmpl_var){ "display", display, 0 };
 	vars[n++] = (struct tmpl_var){ "ticket", ticket, 1 };
 	vars[n++] = (struct tmpl_var){ "intent", p->match.intent ? p->match.intent->name : NULL, 1 };
 	for (size_t i = 0; i < p->match.ncaps && n < sizeof(vars) / sizeof(vars[0]); i++)

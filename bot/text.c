@@ -302,7 +302,7 @@ drop_char(const int32_t *v, size_t n, size_t i)
 	    (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF)
 		return 1;
 	if (cp < 0x80)
-		return strchr("<>[]()*_~`|\\", (int)cp) != NULL && cp != 0;
+		return strchr("<>[]*~`\\", (int)cp) != NULL && cp != 0;
 	utf8proc_category_t cat = utf8proc_category(cp);
 	return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
 	    cat == UTF8PROC_CATEGORY_CS || cat == UTF8PROC_CATEGORY_CO;
@@ -366,7 +366,7 @@ text_neutralize(const char *s, size_t max_graphemes)
 	/* first: control/format/markup characters out, '@' defused, white space unified */
 	for (i = 0; i < c.n; i++) {
 		int32_t cp = c.v[i];
-		if (is_space(cp) || (cp < 0x80 && cp > 0 && strchr("<>[]()*_~`|\\", (int)cp)))
+		if (is_space(cp) || (cp < 0x80 && cp > 0 && strchr("<>[]*~`\\", (int)cp)))
 			cp = ' ';	/* markup splits words: "[click](http://x)" -> "click" */
 		else if (drop_char(c.v, c.n, i))
 			continue;

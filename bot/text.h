@@ -25,7 +25,8 @@ char *text_for_matching(const char *s, size_t len, const char *const *handles, s
  * no live mention: '@' replaced by U+FF20 FULLWIDTH COMMERCIAL AT (so "@everyone",
  * "@here", "@user" cannot notify), Slack-style "<!channel>"/"<@U1>" cannot survive;
  * no links: URLs and bare domains ("evil.example/x", "www.x.y") are dropped; no markup:
- * the characters < > [ ] ( ) * _ ~ ` | \ are dropped; white space runs folded to one
+ * the characters < > [ ] * ~ ` \ are dropped (parentheses, pipes and underscores stay:
+ * names like "Ana (she/her) | tea" and :shortcodes: use them); white space runs folded to one
  * space, trimmed; then cut to at most max_graphemes (0 = no cap), grapheme-safe.
  * New string (possibly ""); caller frees. NULL only on allocation failure. */
 char *text_neutralize(const char *s, size_t max_graphemes);

@@ -58,7 +58,7 @@ TEST(neutralise_mentions_and_markup)
 	CHECK_NEUTRAL("@everyone hi", "\xef\xbc\xa0" "everyone hi");
 	CHECK_NEUTRAL("<!channel> <@U123>", "!channel \xef\xbc\xa0U123");
 	CHECK_NEUTRAL("[click](http://x.y)", "click");
-	CHECK_NEUTRAL("**bold** _it_ `code`", "bold it code");
+	CHECK_NEUTRAL("**bold** `code` :blob_cat: o_o", "bold code :blob_cat: o_o");
 	CHECK_NEUTRAL("a\xe2\x80\x8b@\xe2\x80\x8b" "everyone", "a\xef\xbc\xa0" "everyone");
 	CHECK_NEUTRAL("\xe2\x80\xae" "evil", "evil");
 	CHECK_NEUTRAL("line\nbreak\ttab", "line break tab");
@@ -70,6 +70,7 @@ TEST(neutralise_links_keep_values)
 	CHECK_NEUTRAL("WWW.X.COM", "");
 	CHECK_NEUTRAL("A12345 3.5 e.g. U.S.", "A12345 3.5 e.g. U.S.");
 	CHECK_NEUTRAL("Zoë Ñandú 田中 👍", "Zoë Ñandú 田中 👍");
+	CHECK_NEUTRAL("Ana (she/her) | coffee", "Ana (she/her) | coffee");
 	CHECK_NEUTRAL("👨\xe2\x80\x8d👩\xe2\x80\x8d👧", "👨\xe2\x80\x8d👩\xe2\x80\x8d👧");
 }
 
