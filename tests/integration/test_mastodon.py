@@ -181,3 +181,35 @@ def test_stale_thanks_are_dropped_complaints_still_sent(ctx):
     assert [r["in_reply_to_id"] for r in ms.replies] == [comp["status"]["id"]]
     state = dict(ctx.db("SELECT m.platform_id, r.state FROM replies r JOIN mentions m ON m.row = r.mention_row"))
     assert state[thanks["status"]["id"]] == 3 and state[comp["status"]["id"]] == 1, state
+
+
+def test_silent_stream_is_replaced(ctx):
+    ms = setup(ctx)
+    first = ms.upgrades
+    ms.silent = True                  # the connection stays open but nothing comes back
+    n = ms.mention("@brand thanks!", username="ivy", stream=False)
+    assert ms.wait(lambda: ms.upgrades > first, 20 * SLOW), "a silent stream was never replaced"
+    ms.silent = False
+    assert ms.wait(lambda: len(ms.replies_to(n["status"]["id"])) == 1, 15 * SLOW)
+
+
+def test_two_accounts_side_by_side(ctx):
+    import mastodon as standin
+    other = standin.Mastodon(token="other-token")
+    ctx.receivers.append(other)
+    os.environ["TEST_MASTODON_TOKEN2"] = "other-token"
+    ms = setup(ctx, start=False, extra=f"""  - type: mastodon
+    name: second
+    base_url: {other.base_url}
+    token_env: TEST_MASTODON_TOKEN2
+""")
+    ctx.start(secret=None)
+    assert ms.wait(lambda: ms.streams, 10 * SLOW) and other.wait(lambda: other.streams, 10 * SLOW)
+    wait_until(lambda: ctx.log_text().count("event=first_start") == 2, 10, "both first starts")
+    a = ms.mention("@brand thanks!", username="one")
+    b = other.mention("@brand thanks!", username="two")
+    assert ms.wait(lambda: len(ms.replies) == 1, 10 * SLOW)
+    assert other.wait(lambda: len(other.replies) == 1, 10 * SLOW)
+    assert ms.replies[0]["in_reply_to_id"] == a["status"]["id"]
+    assert other.replies[0]["in_reply_to_id"] == b["status"]["id"]
+    assert {r[0] for r in ctx.db("SELECT source FROM cursors")} == {"mastodon", "second"}

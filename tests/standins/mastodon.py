@@ -83,6 +83,7 @@ class Mastodon:
         self.idem = {}                   # Idempotency-Key -> status id
         self.streams = []                # connected WsClient
         self.stream_paused = False
+        self.silent = False             # open sockets, but no frames and no pongs
         self.refuse_upgrades = 0
         self.post_faults = []            # ("status", code) | ("lost",)
         self.upgrades = 0
@@ -123,7 +124,7 @@ class Mastodon:
 
     def push(self, n):
         """Send one notification event to every connected stream (again, for duplicates)."""
-        if self.stream_paused:
+        if self.stream_paused or self.silent:
             return
         frame = json.dumps({"stream": ["user:notification"], "event": "notification",
                             "payload": json.dumps(n)})
@@ -325,7 +326,8 @@ class Mastodon:
                     try:
                         b0, b1 = need(2)
                     except socket.timeout:
-                        c._send(b"\x89\x00")     # ping
+                        if not ms.silent:
+                            c._send(b"\x89\x00")     # ping
                         continue
                     except OSError:
                         break
@@ -342,7 +344,7 @@ class Mastodon:
                     if op == 0x8:
                         c._send(b"\x88\x00")
                         break
-                    if op == 0x9:
+                    if op == 0x9 and not ms.silent:
                         c._send(bytes([0x8A, len(data)]) + data)
                 c.alive = False
                 if c in ms.streams:
