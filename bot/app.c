@@ -38,6 +38,13 @@ struct in_flight {
 	char *text;
 };
 
+/* A finished delivery waiting for the next group commit. */
+struct done_item {
+	struct in_flight f;	/* moved out of the in-flight table */
+	struct send_outcome o;
+	struct done_item *next;
+};
+
 struct app {
 	uv_loop_t loop;
 	char *config_path;
@@ -60,6 +67,7 @@ struct app {
 	struct intake_item *in_head, **in_tail;
 	struct in_flight *fl;
 	size_t nfl, capfl;
+	struct done_item *done_head, **done_tail;
 
 	int need_process, need_send, need_log, log_recover;
 	int draining, closed;
@@ -520,66 +528,103 @@ hand_off_failed_reply(struct app *a, const struct in_flight *f, const char *why,
 void
 app_reply_done(struct app *a, int64_t row, const struct send_outcome *o)
 {
-	struct store *st = a->store;
-	struct in_flight f;
-	struct ack_err err;
-	int64_t now = store_now_ms();
+	struct done_item *d;
 	size_t i;
-	int rc, result = o->result;
 
 	for (i = 0; i < a->nfl; i++)
 		if (a->fl[i].row == row)
 			break;
 	if (i == a->nfl)
 		return;
-	f = a->fl[i];
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		/* not recorded: the lease runs out and the reply goes again with the same key */
+		free(a->fl[i].source);
+		free(a->fl[i].text);
+		a->fl[i] = a->fl[--a->nfl];
+		return;
+	}
+	d->f = a->fl[i];
 	a->fl[i] = a->fl[--a->nfl];
-	f.attempts++;
-	if (result == SEND_RETRY && f.attempts >= a->cfg->send_max_attempts)
-		result = SEND_FAIL;
+	d->o = *o;
+	*a->done_tail = d;
+	a->done_tail = &d->next;
+	wake(a);
+}
+
+/* Group commit of finished deliveries: one transaction for every outcome that arrived
+ * during this loop iteration. */
+static void
+flush_done(struct app *a)
+{
+	struct store *st = a->store;
+	struct done_item *list = a->done_head, *d;
+	struct ack_err err;
+	int64_t now = store_now_ms();
+	int rc;
+
+	if (list == NULL)
+		return;
+	a->done_head = NULL;
+	a->done_tail = &a->done_head;
 	ack_err_clear(&err);
 	rc = st->ops->begin(st, &err);
-	if (rc == 0) {
-		if (result == SEND_OK) {
-			rc = st->ops->reply_update(st, row, REPLY_SENT, f.attempts, 0, NULL, &err);
-		} else if (result == SEND_RETRY) {
-			int64_t d = backoff_ms(a->cfg, f.attempts);
-			if (o->retry_after_ms > d)
-				d = o->retry_after_ms > a->cfg->backoff_max_ms * 4 ?
-				    a->cfg->backoff_max_ms * 4 : o->retry_after_ms;
-			rc = st->ops->reply_update(st, row, REPLY_PENDING, f.attempts, now + d,
-			    o->error, &err);
-			log_warn("sender", "retry", "source=%s reply=%lld attempt=%d retry_ms=%lld error=%s",
-			    log_q(f.source), (long long)row, f.attempts, (long long)d, log_q(o->error));
+	for (d = list; rc == 0 && d != NULL; d = d->next) {
+		struct in_flight *f = &d->f;
+		f->attempts++;
+		if (d->o.result == SEND_RETRY && f->attempts >= a->cfg->send_max_attempts)
+			d->o.result = SEND_FAIL;
+		if (d->o.result == SEND_OK) {
+			rc = st->ops->reply_update(st, f->row, REPLY_SENT, f->attempts, 0, NULL, &err);
+		} else if (d->o.result == SEND_RETRY) {
+			int64_t delay = backoff_ms(a->cfg, f->attempts);
+			if (d->o.retry_after_ms > delay)
+				delay = d->o.retry_after_ms > a->cfg->backoff_max_ms * 4 ?
+				    a->cfg->backoff_max_ms * 4 : d->o.retry_after_ms;
+			d->o.retry_after_ms = delay;
+			rc = st->ops->reply_update(st, f->row, REPLY_PENDING, f->attempts, now + delay,
+			    d->o.error, &err);
 		} else {
-			rc = st->ops->reply_update(st, row, REPLY_FAILED, f.attempts, 0, o->error, &err);
+			rc = st->ops->reply_update(st, f->row, REPLY_FAILED, f->attempts, 0, d->o.error, &err);
 			if (rc == 0)
-				rc = hand_off_failed_reply(a, &f, o->error, &err);
+				rc = hand_off_failed_reply(a, f, d->o.error, &err);
 		}
 	}
 	if (rc == 0)
 		rc = st->ops->commit(st, &err);
 	if (rc != 0) {
 		st->ops->rollback(st);
-		/* the lease expires and the reply is tried again with the same key */
-		log_error("sender", "store_error", "reply=%lld error=%s", (long long)row, log_q(err.msg));
-	} else if (result == SEND_OK) {
-		metrics_inc(M_REPLIES_SENT, f.source);
-		metrics_observe(M_REPLY_LATENCY, (double)(now - f.received_ms) / 1000.0);
-		log_info("sender", "sent", "source=%s reply=%lld attempts=%d", log_q(f.source),
-		    (long long)row, f.attempts);
-	} else if (result == SEND_RETRY) {
-		metrics_inc(M_REPLIES_RETRIED, f.source);
-	} else {
-		metrics_inc(M_REPLIES_FAILED, f.source);
-		log_warn("sender", "failed", "source=%s reply=%lld attempts=%d error=%s",
-		    log_q(f.source), (long long)row, f.attempts, log_q(o->error));
-		a->need_log = 1;
+		/* the leases run out and the replies go again with the same keys */
+		log_error("sender", "store_error", "error=%s", log_q(err.msg));
 	}
-	free(f.source);
-	free(f.text);
+	while (list != NULL) {
+		struct in_flight *f;
+		d = list;
+		list = d->next;
+		f = &d->f;
+		if (rc != 0) {
+			/* nothing recorded */
+		} else if (d->o.result == SEND_OK) {
+			metrics_inc(M_REPLIES_SENT, f->source);
+			metrics_observe(M_REPLY_LATENCY, (double)(now - f->received_ms) / 1000.0);
+			log_debug("sender", "sent", "source=%s reply=%lld attempts=%d", log_q(f->source),
+			    (long long)f->row, f->attempts);
+		} else if (d->o.result == SEND_RETRY) {
+			metrics_inc(M_REPLIES_RETRIED, f->source);
+			log_warn("sender", "retry", "source=%s reply=%lld attempt=%d retry_ms=%lld error=%s",
+			    log_q(f->source), (long long)f->row, f->attempts,
+			    (long long)d->o.retry_after_ms, log_q(d->o.error));
+		} else {
+			metrics_inc(M_REPLIES_FAILED, f->source);
+			log_warn("sender", "failed", "source=%s reply=%lld attempts=%d error=%s",
+			    log_q(f->source), (long long)f->row, f->attempts, log_q(d->o.error));
+			a->need_log = 1;
+		}
+		free(f->source);
+		free(f->text);
+		free(d);
+	}
 	a->need_send = 1;
-	wake(a);
 }
 
 /* ---- the loop's work point ---- */
@@ -592,13 +637,15 @@ check_cb(uv_check_t *h)
 	struct app *a = h->data;
 
 	flush_intake(a);
+	flush_done(a);
 	if (a->need_process)
 		process_pending(a);
 	if (a->need_log)
 		flush_log(a);
 	if (a->need_send && !a->closed)
 		send_due(a);
-	if (a->in_head == NULL && !a->need_send && !a->need_process && !a->need_log)
+	if (a->in_head == NULL && a->done_head == NULL && !a->need_send && !a->need_process &&
+	    !a->need_log)
 		uv_idle_stop(&a->idle);
 	if (a->draining && !a->closed && a->in_head == NULL && a->nfl == 0)
 		begin_close(a);
@@ -726,6 +773,7 @@ begin_close(struct app *a)
 		return;
 	a->closed = 1;
 	flush_intake(a);	/* answers still held get theirs (or 503) before the sockets go */
+	flush_done(a);
 	if (a->need_log)
 		flush_log(a);
 	uv_stop(&a->loop);
@@ -818,6 +866,7 @@ app_run(const char *config_path)
 
 	memset(a, 0, sizeof(*a));
 	a->in_tail = &a->in_head;
+	a->done_tail = &a->done_head;
 	a->config_path = (char *)config_path;
 	a->started_ms = store_now_ms();
 	srandom((unsigned)(a->started_ms ^ getpid()));
@@ -925,6 +974,13 @@ out_loop:
 		free(a->fl[i].text);
 	}
 	free(a->fl);
+	while (a->done_head != NULL) {
+		struct done_item *di = a->done_head;
+		a->done_head = di->next;
+		free(di->f.source);
+		free(di->f.text);
+		free(di);
+	}
 	while (a->in_head != NULL) {
 		struct intake_item *it = a->in_head;
 		a->in_head = it->next;
