@@ -18,6 +18,7 @@
 #include "mastodon_text.h"
 #include "source.h"
 #include "store.h"
+#include "text.h"
 #include "ws.h"
 
 #define MASTODON_PAGE 80
@@ -31,6 +32,8 @@ struct mastodon {
 	int reply_unlisted;	/* answer public mentions as unlisted */
 	int skip_bots;
 	int64_t max_age_ms;	/* first start: older mentions are not answered */
+	size_t max_chars;	/* the instance's status limit, as Mastodon counts */
+	size_t url_chars;	/* what one URL counts for (characters_reserved_per_url) */
 	int ping_s;
 	long timeout_ms;
 	int verified_once;
@@ -416,13 +419,19 @@ instance_done(void *arg, const struct httpc_result *r)
 			s = jstr(json_object_get(o, "urls"), "streaming_api");
 		maxc = json_integer_value(json_object_get(json_object_get(conf, "statuses"),
 		    "max_characters"));
+		if (json_integer_value(json_object_get(json_object_get(conf, "statuses"),
+		    "characters_reserved_per_url")) > 0)
+			m->url_chars = (size_t)json_integer_value(json_object_get(json_object_get(conf,
+			    "statuses"), "characters_reserved_per_url"));
 	}
 	if (s != NULL && m->streaming == NULL)
 		m->streaming = strdup(s);
 	if (m->streaming == NULL)
 		m->streaming = strdup(m->base_url);
-	if (maxc > 0 && (size_t)maxc < m->base.max_length + 0)
-		m->base.max_length = (size_t)maxc;
+	if (maxc > 0)
+		m->max_chars = (size_t)maxc;
+	if (m->max_chars < m->base.max_length)
+		m->base.max_length = m->max_chars;
 	json_decref(o);
 	if (m->streaming == NULL) {
 		retry_later(m, "out of memory");
@@ -543,6 +552,15 @@ mastodon_send(struct source *s, const struct reply *r, struct ack_err *err)
 		text = strdup(r->text);
 	else if (asprintf(&text, "%s%s", mention, r->text) < 0)
 		text = NULL;
+	/* the limit as the server counts it (URLs weigh url_chars, remote mentions their
+	 * local part); the template was cut in graphemes, the "@acct " prefix may push it over */
+	while (text != NULL && mastodon_status_length(text, m->url_chars) > m->max_chars) {
+		size_t over = mastodon_status_length(text, m->url_chars) - m->max_chars;
+		size_t g = text_graphemes(text);
+		if (g <= over + 2)
+			break;
+		text_truncate(text, g - over - 1, "…");
+	}
 	e_text = text ? urlencode(text) : NULL;
 	e_cw = urlencode(cw ? cw : "");
 	c = malloc(sizeof(*c));
@@ -618,6 +636,8 @@ mastodon_configure(struct source **out, struct app *app, struct source_conf *sc,
 	m->max_age_ms = age;
 	m->ping_s = (int)(ping / 1000 > 0 ? ping / 1000 : 1);
 	m->timeout_ms = (long)timeout;
+	m->max_chars = 500;
+	m->url_chars = 23;
 	if (vis != NULL && strcmp(vis, "public") != 0 && strcmp(vis, "unlisted") != 0)
 		diag_add(d, DIAG_ERROR, c->path, sc->line, sc->col, "reply_public: public or unlisted",
 		    "invalid value '%s' for 'reply_public' (expected public or unlisted)", vis);

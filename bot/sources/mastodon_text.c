@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "text.h"
+
 static size_t
 put_utf8(char *o, uint32_t cp)
 {
@@ -151,4 +153,48 @@ mastodon_html_to_text(const char *html, size_t len)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+size_t
+mastodon_status_length(const char *text, size_t url_weight)
+{
+	size_t total = text_graphemes(text), n = strlen(text);
+
+	for (size_t i = 0; i < n; i++) {
+		int at_start = i == 0 || isspace((unsigned char)text[i - 1]) || text[i - 1] == '(';
+		size_t e = i, g;
+		char *tok;
+
+		if (!at_start)
+			continue;
+		if (strncasecmp(text + i, "http://", 7) == 0 || strncasecmp(text + i, "https://", 8) == 0) {
+			while (e < n && !isspace((unsigned char)text[e]))
+				e++;
+			/* trailing punctuation is not part of the URL */
+			while (e > i && strchr(".,;:!?)'\"", text[e - 1]) != NULL)
+				e--;
+			tok = strndup(text + i, e - i);
+			g = tok ? text_graphemes(tok) : 0;
+			free(tok);
+			total = total - g + url_weight;
+			i = e;
+		} else if (text[i] == '@') {
+			const char *second;
+			e = i + 1;
+			while (e < n && (isalnum((unsigned char)text[e]) || text[e] == '_'))
+				e++;
+			if (e == i + 1 || e >= n || text[e] != '@')
+				continue;
+			second = text + e;
+			e++;
+			while (e < n && (isalnum((unsigned char)text[e]) || text[e] == '.' || text[e] == '-'))
+				e++;
+			while (e > (size_t)(second - text) + 1 && (text[e - 1] == '.' || text[e - 1] == '-'))
+				e--;
+			if (e > (size_t)(second - text) + 1)
+				total -= e - (size_t)(second - text);	/* "@domain" is not counted (ASCII) */
+			i = e;
+		}
+	}
+	return total;
 }

@@ -12,4 +12,9 @@
  * frees. NULL on allocation failure. */
 char *mastodon_html_to_text(const char *html, size_t len);
 
+/* A status's length as Mastodon counts it (StatusLengthValidator): extended grapheme
+ * clusters, with every http(s) URL counted as url_weight (23) characters and every remote
+ * mention "@user@domain" counted as "@user". */
+size_t mastodon_status_length(const char *text, size_t url_weight);
+
 #endif

@@ -38,11 +38,23 @@ TEST(entities)
 	CHECK_HTML(":blobcat: hi", ":blobcat: hi");
 }
 
+TEST(status_length)
+{
+	CHECK_INT(mastodon_status_length("hello", 23), 5);
+	CHECK_INT(mastodon_status_length("see https://example.com/a/very/long/path/indeed.", 23), 4 + 23 + 1);
+	CHECK_INT(mastodon_status_length("http://x.y", 23), 23);
+	CHECK_INT(mastodon_status_length("@ana@remote.example thanks", 23), 4 + 7);
+	CHECK_INT(mastodon_status_length("@ana thanks", 23), 11);
+	CHECK_INT(mastodon_status_length("mail ana@remote.example", 23), 23);
+	CHECK_INT(mastodon_status_length("👨\xe2\x80\x8d👩\xe2\x80\x8d👧 ok", 23), 4);
+}
+
 int
 main(void)
 {
 	RUN(mentions_hashtags_links);
 	RUN(paragraphs_and_breaks);
 	RUN(entities);
+	RUN(status_length);
 	UNIT_DONE("test_mastodon_text");
 }
