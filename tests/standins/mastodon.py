@@ -71,7 +71,7 @@ class WsClient:
 
 
 class Mastodon:
-    def __init__(self, token="test-token", ping_s=30):
+    def __init__(self, token="test-token", ping_s=30, port=0):
         self.token = token
         self.ping_s = ping_s
         self.lock = threading.Lock()
@@ -87,7 +87,7 @@ class Mastodon:
         self.refuse_upgrades = 0
         self.post_faults = []            # ("status", code) | ("lost",)
         self.upgrades = 0
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
         self.server.handle_error = lambda req, addr: None
         self.port = self.server.server_address[1]
@@ -228,6 +228,12 @@ class Mastodon:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(n)
+                if urllib.parse.urlparse(self.path).path == "/_control/mention":
+                    # for people trying ackbot by hand: {"text": "...", "username": "...", ...}
+                    doc = json.loads(raw or b"{}")
+                    return self.answer(200, ms.mention(doc.pop("text", "@brand hello"), **doc))
+                if urllib.parse.urlparse(self.path).path == "/_control/replies":
+                    return self.answer(200, ms.replies)
                 if not self.authed():
                     return self.answer(401, {"error": "The access token is invalid"})
                 if urllib.parse.urlparse(self.path).path != "/api/v1/statuses":
@@ -351,3 +357,17 @@ class Mastodon:
                     ms.streams.remove(c)
 
         return H
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) < 2 or sys.argv[1] != "serve":
+        print("usage: mastodon.py serve [PORT]   (127.0.0.1 only; token: test-token)", file=sys.stderr)
+        sys.exit(2)
+    m = Mastodon(port=int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    print(json.dumps({"base_url": m.base_url, "token": m.token}), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        m.close()
