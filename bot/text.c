@@ -257,21 +257,29 @@ oom:
 	return NULL;
 }
 
+/* s[0..len) in NFC, as code points. */
+static int
+decode_nfc(const char *s, size_t len, struct cps *out)
+{
+	char *nfc = text_nfc(s, len);
+	int rc;
+
+	if (nfc == NULL)
+		return -1;
+	rc = decode(nfc, strlen(nfc), out);
+	free(nfc);
+	return rc;
+}
+
 char *
 text_for_matching(const char *s, size_t len, const char *const *handles, size_t nhandles)
 {
 	struct cps c;
-	char *nfc, *out;
+	char *out;
 	size_t i;
 
-	nfc = text_nfc(s, len);
-	if (nfc == NULL)
+	if (decode_nfc(s, len, &c) != 0)
 		return NULL;
-	if (decode(nfc, strlen(nfc), &c) != 0) {
-		free(nfc);
-		return NULL;
-	}
-	free(nfc);
 	for (i = 0; i < c.n;) {
 		size_t k = 0;
 		if (c.v[i] == '@')
@@ -351,17 +359,11 @@ char *
 text_neutralize(const char *s, size_t max_graphemes)
 {
 	struct cps c, o;
-	char *nfc, *out;
+	char *out;
 	size_t i = 0;
 
-	nfc = text_nfc(s ? s : "", s ? strlen(s) : 0);
-	if (nfc == NULL)
+	if (decode_nfc(s ? s : "", s ? strlen(s) : 0, &c) != 0)
 		return NULL;
-	if (decode(nfc, strlen(nfc), &c) != 0) {
-		free(nfc);
-		return NULL;
-	}
-	free(nfc);
 	memset(&o, 0, sizeof(o));
 	/* first: control/format/markup characters out, '@' defused, white space unified */
 	for (i = 0; i < c.n; i++) {

@@ -564,12 +564,13 @@ mastodon_send(struct source *s, const struct reply *r, struct ack_err *err)
 	e_text = text ? urlencode(text) : NULL;
 	e_cw = urlencode(cw ? cw : "");
 	c = malloc(sizeof(*c));
-	if (e_text == NULL || e_cw == NULL || c == NULL)
-		goto oom;
-	n = strlen(e_text) + strlen(e_cw) + strlen(r->platform_id) + 128;
-	body = malloc(n);
-	if (body == NULL)
-		goto oom;
+	n = e_text && e_cw ? strlen(e_text) + strlen(e_cw) + strlen(r->platform_id) + 128 : 0;
+	body = n ? malloc(n) : NULL;
+	if (c == NULL || body == NULL) {
+		free(c);
+		rc = ack_fail(err, ACK_ENOMEM, "out of memory");
+		goto out;
+	}
 	snprintf(body, n, "status=%s&in_reply_to_id=%s&visibility=%s%s%s%s%s", e_text,
 	    r->platform_id, narrowest(ex ? jstr(ex, "visibility") : NULL, m->reply_unlisted),
 	    *e_cw ? "&spoiler_text=" : "", e_cw, lang ? "&language=" : "", lang ? lang : "");
@@ -583,20 +584,13 @@ mastodon_send(struct source *s, const struct reply *r, struct ack_err *err)
 	    send_done, c, err);
 	if (rc != 0)
 		free(c);
+out:
 	free(text);
 	free(e_text);
 	free(e_cw);
 	free(body);
 	json_decref(ex);
 	return rc;
-oom:
-	free(c);
-	free(text);
-	free(e_text);
-	free(e_cw);
-	free(body);
-	json_decref(ex);
-	return ack_fail(err, ACK_ENOMEM, "out of memory");
 }
 
 /* ---- lifecycle ---- */
