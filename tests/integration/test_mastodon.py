@@ -213,3 +213,12 @@ def test_two_accounts_side_by_side(ctx):
     assert ms.replies[0]["in_reply_to_id"] == a["status"]["id"]
     assert other.replies[0]["in_reply_to_id"] == b["status"]["id"]
     assert {r[0] for r in ctx.db("SELECT source FROM cursors")} == {"mastodon", "second"}
+
+
+def test_public_answered_unlisted_by_config(ctx):
+    ms = setup(ctx, extra="    reply_public: unlisted\n")
+    a = ms.mention("@brand thanks!", username="pub", visibility="public")
+    b = ms.mention("@brand thanks!", username="dm", visibility="direct")
+    assert ms.wait(lambda: len(ms.replies) == 2, 10 * SLOW)
+    vis = {r["in_reply_to_id"]: r["visibility"] for r in ms.replies}
+    assert vis == {a["status"]["id"]: "unlisted", b["status"]["id"]: "direct"}, vis

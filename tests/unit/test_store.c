@@ -279,6 +279,43 @@ TEST(cursors_and_migration)
 	sqlite3_close(db);
 }
 
+TEST(urgent_replies_first)
+{
+	struct store *st = fresh("prio");
+	struct mention m1, m2;
+	struct reply r, *v;
+	size_t n;
+	int dup;
+
+	CHECK(st != NULL);
+	mk(&m1, "m-thanks", "ana");
+	mk(&m2, "m-fire", "bob");
+	st->ops->mention_put(st, &m1, &dup, NULL);
+	st->ops->mention_put(st, &m2, &dup, NULL);
+	memset(&r, 0, sizeof(r));
+	r.source = m1.source;
+	r.author_id = m1.author_id;
+	r.author_handle = m1.author_handle;
+	r.text = (char *)"thanks!";
+	r.mention_row = m1.row;		/* queued first, low priority */
+	r.idem_key = (char *)"ack_t";
+	r.platform_id = m1.platform_id;
+	r.priority = 4;
+	CHECK_INT(st->ops->reply_put(st, &r, NULL), 0);
+	r.mention_row = m2.row;		/* queued second, urgent */
+	r.idem_key = (char *)"ack_f";
+	r.platform_id = m2.platform_id;
+	r.priority = 1;
+	CHECK_INT(st->ops->reply_put(st, &r, NULL), 0);
+	CHECK_INT(st->ops->reply_due(st, 10, 1000, 1, &v, &n, NULL), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(v[0].platform_id, "m-fire");
+	reply_free_array(v, n);
+	mention_clear(&m1);
+	mention_clear(&m2);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -291,6 +328,7 @@ main(void)
 	RUN(tickets_unique);
 	RUN(handoff_log_exactly_once);
 	RUN(cursors_and_migration);
+	RUN(urgent_replies_first);
 	{
 		char cmd[128];
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
