@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "prefilter.h"
 #include "template.h"
 #include "text.h"
 #include "yamlpos.h"
@@ -92,6 +93,7 @@ intents_free(struct intents *in)
 	free(in->v);
 	pcre2_match_context_free(in->mctx);
 	pcre2_jit_stack_free(in->jit_stack);
+	prefilter_free(in->pf);
 	free(in);
 }
 
@@ -645,6 +647,31 @@ cmp_intent(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
+static int
+prefilter_add_all(struct prefilter *pf, struct intent_pattern *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int id = prefilter_add(pf, v[i].src);
+		if (id < 0)
+			return -1;
+		v[i].pf_id = (unsigned)id;
+	}
+	return 0;
+}
+
+/* Reads every pattern's required literals, in matching order. */
+static int
+prefilter_index(struct intents *in)
+{
+	if ((in->pf = prefilter_new()) == NULL)
+		return -1;
+	for (size_t i = 0; i < in->n; i++)
+		if (prefilter_add_all(in->pf, in->v[i].patterns, in->v[i].npatterns) != 0 ||
+		    prefilter_add_all(in->pf, in->v[i].excludes, in->v[i].nexcludes) != 0)
+			return -1;
+	return prefilter_build(in->pf);
+}
+
 struct intents *
 intents_load(const struct config *c, struct diag *d)
 {
@@ -678,6 +705,11 @@ intents_load(const struct config *c, struct diag *d)
 		return NULL;
 	}
 	qsort(in->v, in->n, sizeof(*in->v), cmp_intent);
+	if (prefilter_index(in) != 0) {
+		diag_add(d, DIAG_ERROR, c->path, 0, 0, "free some memory", "out of memory");
+		intents_free(in);
+		return NULL;
+	}
 	return in;
 }
 
@@ -762,17 +794,42 @@ collect_caps(const struct intent_pattern *p, pcre2_match_data *md, const char *t
 	return 0;
 }
 
+/* 1 match, 0 no match (or ruled out by the prefilter), <0 limit or error. */
+static int
+try_pattern(const struct intents *in, const struct intent_pattern *p, const uint64_t *hits,
+    const char *text, size_t len, pcre2_match_data *md)
+{
+	if (hits != NULL && !prefilter_hit(hits, p->pf_id))
+		return 0;
+	return run(in, p->re, text, len, md);
+}
+
+#define SCAN_STACK 2048	/* text bytes scanned without an allocation */
+
 int
 intents_match(const struct intents *in, const struct match_input *mi, struct match_result *out,
     struct ack_err *err)
 {
 	pcre2_match_data *md = pcre2_match_data_create(64, NULL);
 	size_t len = strlen(mi->text);
+	uint64_t hits_buf[64], *hits = NULL;
+	char fold_buf[2 * SCAN_STACK + 8], *fold = fold_buf;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (md == NULL)
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	if (in->pf != NULL && !in->no_prefilter) {
+		size_t words = prefilter_words(in->pf);
+		hits = words <= 64 ? hits_buf : malloc(words * sizeof(uint64_t));
+		if (len > SCAN_STACK)
+			fold = malloc(prefilter_fold_size(len));
+		if (hits == NULL || fold == NULL) {
+			rc = ACK_ENOMEM;
+			goto done;
+		}
+		prefilter_scan(in->pf, mi->text, len, hits, fold);
+	}
 	for (size_t i = 0; i < in->n; i++) {
 		const struct intent *it = &in->v[i];
 		if (it->nwhen_sources > 0 && (mi->source == NULL ||
@@ -784,7 +841,7 @@ intents_match(const struct intents *in, const struct match_input *mi, struct mat
 		if (it->when_supporter >= 0 && it->when_supporter != (mi->is_supporter != 0))
 			continue;
 		for (size_t p = 0; p < it->npatterns; p++) {
-			int m = run(in, it->patterns[p].re, mi->text, len, md), vetoed = 0;
+			int m = try_pattern(in, &it->patterns[p], hits, mi->text, len, md), vetoed = 0;
 			if (m < 0)
 				goto limit;
 			if (m == 0)
@@ -792,9 +849,7 @@ intents_match(const struct intents *in, const struct match_input *mi, struct mat
 			if ((rc = collect_caps(&it->patterns[p], md, mi->text, out)) != 0)
 				goto done;
 			for (size_t x = 0; x < it->nexcludes && !vetoed; x++) {
-				pcre2_match_data *xd = pcre2_match_data_create(1, NULL);
-				int xm = xd ? run(in, it->excludes[x].re, mi->text, len, xd) : ACK_ENOMEM;
-				pcre2_match_data_free(xd);
+				int xm = try_pattern(in, &it->excludes[x], hits, mi->text, len, md);
 				if (xm < 0) {	/* the exclude hit the limit: a person decides */
 					match_result_clear(out);
 					goto limit;
@@ -818,6 +873,10 @@ intents_match(const struct intents *in, const struct match_input *mi, struct mat
 	}
 done:
 	pcre2_match_data_free(md);
+	if (hits != hits_buf)
+		free(hits);
+	if (fold != fold_buf)
+		free(fold);
 	if (rc == ACK_ENOMEM) {
 		match_result_clear(out);
 		return ack_fail(err, ACK_ENOMEM, "out of memory");

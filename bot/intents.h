@@ -18,6 +18,7 @@ struct intent_pattern {
 	char *lang;		/* language the pattern is written for, or NULL */
 	void *re;		/* pcre2_code_8 * */
 	int   line, col;	/* position of the pattern in its file */
+	unsigned pf_id;		/* its id in the intents' prefilter */
 };
 
 struct intent_reply {
@@ -71,6 +72,8 @@ struct intents {
 	uint32_t match_limit, depth_limit;
 	void *gctx, *mctx;	/* pcre2 general/match contexts */
 	void *jit_stack;
+	struct prefilter *pf;	/* required literals of every pattern and exclude */
+	int no_prefilter;	/* 1: run every pattern (the reference the prefilter must equal) */
 };
 
 /* Loads every intent file named by the config (files, or directories of *.yaml sorted by
@@ -101,7 +104,8 @@ struct match_result {
 	int    limit_pattern;
 };
 
-/* Runs intents in order. Returns 0 (result filled, possibly intent == NULL or limit_hit),
+/* Runs intents in order; patterns whose required literals (prefilter.h) are absent from
+ * the text are known not to match and are not run. Returns 0 (result filled, possibly intent == NULL or limit_hit),
  * or ACK_ENOMEM. A limit hit stops matching at once (the mention must go to a person). */
 int intents_match(const struct intents *in, const struct match_input *mi,
     struct match_result *out, struct ack_err *err);
