@@ -22,7 +22,7 @@ LIBOBJS  = $(filter-out $(BUILD)/bot/main.o,$(OBJS))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps fuzz-deps run test asan valgrind fuzz install uninstall clean
+.PHONY: all deps test-deps fuzz-deps run test asan valgrind fuzz bench install uninstall clean
 
 all: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ackbot
@@ -94,6 +94,15 @@ fuzz: deps fuzz-deps
 		    2>build-fuzz/$$t.log || { tail -40 build-fuzz/$$t.log; exit 1; }; \
 		grep -E "^Done [0-9]+ runs" build-fuzz/$$t.log | tail -1; \
 	done
+
+# What ackbot costs on this machine: matching, ack latency, throughput, RSS (bench/bench.py).
+# A table on stdout, the numbers in $(BUILD)/bench.json. BENCHFLAGS=--quick for a short run.
+$(BUILD)/bench_match: bench/bench_match.c tests/unit/synth.h $(LIBOBJS)
+	$(CC) $(ALL_CFLAGS) -Ibot -Itests/unit -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS)
+
+bench: test-deps all
+	@$(MAKE) --no-print-directory $(BUILD)/bench_match
+	@/usr/bin/python3 bench/bench.py --build $(BUILD) $(BENCHFLAGS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/intents

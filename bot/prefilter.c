@@ -8,20 +8,21 @@
  *   x{n,m}:      x n times (up to 4) then, if more may follow, a break;
  *   x? x* x{0,}: NONE; zero-width items (\b, ^, lookarounds): the empty string.
  * Anything it does not know (verbs, recursion, conditionals, (?x), odd escapes) makes the
- * pattern "always run". Literals are indexed by their first two bytes; a scan looks each
- * text position up and marks the owners of every literal found. */
+ * pattern "always run". Literals are indexed by their first three bytes (or all of a shorter
+ * one); a scan looks each text position up and marks the owners of every literal found. */
 #include "prefilter.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
-#define SET_MAX   24	/* strings in one set */
+#define SET_MAX   64	/* strings in one set */
 #define LIT_MAX   40	/* bytes of one literal */
-#define DEPTH_MAX 100
+#define DEPTH_MAX 40	/* group nesting read (sets live on the stack) */
 #define CLASS_MAX 8	/* a class of at most this many plain characters is a set */
 #define REP_MAX   4	/* x{n}: at most this many copies joined */
-#define NBUCKET   4096
+#define NBUCKET2  1024	/* literals of two bytes, by both */
+#define NBUCKET3  8192	/* longer literals, by their first three bytes */
 
 enum kind { K_NONE, K_EXACT, K_REQ };
 
@@ -57,7 +58,8 @@ struct prefilter {
 	struct lit *lits;		/* after build: unique literals */
 	size_t nlits;
 	uint32_t *owners;
-	uint32_t head[NBUCKET];		/* literals of length >= 2, by first two bytes */
+	uint32_t head2[NBUCKET2];	/* literals of two bytes */
+	uint32_t head3[NBUCKET3];	/* literals of three bytes or more, by the first three */
 	uint32_t single[256];		/* literals of one byte */
 	uint64_t *always_mask;
 	size_t words;
@@ -878,9 +880,15 @@ pair_cmp(const void *a, const void *b)
 }
 
 static uint32_t
-bucket(unsigned char a, unsigned char b)
+bucket2(const unsigned char *s)
 {
-	return (((uint32_t)a << 8 | b) * 2654435761u) >> 20;
+	return (((uint32_t)s[0] << 8 | s[1]) * 2654435761u) >> (32 - 10);
+}
+
+static uint32_t
+bucket3(const unsigned char *s)
+{
+	return (((uint32_t)s[0] << 16 | (uint32_t)s[1] << 8 | s[2]) * 2654435761u) >> (32 - 13);
 }
 
 int
@@ -912,8 +920,10 @@ prefilter_build(struct prefilter *pf)
 	sort_pf = pf;
 	qsort(pairs, np, sizeof(*pairs), pair_cmp);
 	sort_pf = NULL;
-	for (size_t i = 0; i < NBUCKET; i++)
-		pf->head[i] = UINT32_MAX;
+	for (size_t i = 0; i < NBUCKET2; i++)
+		pf->head2[i] = UINT32_MAX;
+	for (size_t i = 0; i < NBUCKET3; i++)
+		pf->head3[i] = UINT32_MAX;
 	for (size_t i = 0; i < 256; i++)
 		pf->single[i] = UINT32_MAX;
 	pf->nlits = 0;
@@ -937,7 +947,8 @@ prefilter_build(struct prefilter *pf)
 	for (size_t i = pf->nlits; i-- > 0;) {
 		struct lit *l = &pf->lits[i];
 		const unsigned char *s = (const unsigned char *)pf->pool + l->off;
-		uint32_t *h = l->len == 1 ? &pf->single[s[0]] : &pf->head[bucket(s[0], s[1])];
+		uint32_t *h = l->len == 1 ? &pf->single[s[0]] :
+		    l->len == 2 ? &pf->head2[bucket2(s)] : &pf->head3[bucket3(s)];
 		l->next = *h;
 		*h = (uint32_t)i;
 	}
@@ -1007,12 +1018,18 @@ prefilter_scan(const struct prefilter *pf, const char *text, size_t len, uint64_
 			mark(pf, &pf->lits[k], hits);
 		if (i + 1 == n)
 			break;
-		for (uint32_t k = pf->head[bucket(t[i], t[i + 1])]; k != UINT32_MAX;
-		    k = pf->lits[k].next) {
+		for (uint32_t k = pf->head2[bucket2(t + i)]; k != UINT32_MAX; k = pf->lits[k].next) {
+			const unsigned char *s = (const unsigned char *)pf->pool + pf->lits[k].off;
+			if (s[0] == t[i] && s[1] == t[i + 1])
+				mark(pf, &pf->lits[k], hits);
+		}
+		if (i + 2 == n)
+			continue;
+		for (uint32_t k = pf->head3[bucket3(t + i)]; k != UINT32_MAX; k = pf->lits[k].next) {
 			const struct lit *l = &pf->lits[k];
 			const unsigned char *s = (const unsigned char *)pf->pool + l->off;
-			if (l->len <= n - i && s[0] == t[i] && s[1] == t[i + 1] &&
-			    memcmp(s + 2, t + i + 2, l->len - 2) == 0)
+			if (l->len <= n - i && s[0] == t[i] && s[1] == t[i + 1] && s[2] == t[i + 2] &&
+			    memcmp(s + 3, t + i + 3, l->len - 3) == 0)
 				mark(pf, l, hits);
 		}
 	}
