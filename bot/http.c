@@ -260,6 +260,9 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 	struct listener *l = vh ? lws_vhost_user(vh) : NULL;
 	struct http_req *r;
 
+	if (pss == NULL && (reason == LWS_CALLBACK_HTTP || reason == LWS_CALLBACK_HTTP_BODY ||
+	    reason == LWS_CALLBACK_HTTP_BODY_COMPLETION || reason == LWS_CALLBACK_HTTP_WRITEABLE))
+		return -1;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		if (l == NULL)
@@ -333,6 +336,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		return 0;
 
 	case LWS_CALLBACK_CLOSED_HTTP:
+		if (pss == NULL)	/* closed before its headers were complete (a header flood) */
+			return 0;
 		r = pss->req;
 		pss->req = NULL;
 		if (r != NULL) {

@@ -107,6 +107,127 @@ struct loader {
 	size_t cap;
 };
 
+/* Length of an unbounded quantifier at p ("*", "+", "{n,}", not possessive: those do not
+ * backtrack), 0 for none or a bounded one; *len gets the quantifier's length either way. */
+static int
+unbounded_at(const char *p, size_t *len)
+{
+	int unb = 0;
+
+	*len = 0;
+	if (*p == '*' || *p == '+') {
+		unb = 1;
+		*len = 1;
+	} else if (*p == '?') {
+		*len = 1;
+	} else if (*p == '{' && p[1] >= '0' && p[1] <= '9') {
+		const char *q = p + 1;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (*q == ',' && q[1] == '}')
+			unb = 1, q++;
+		else if (*q == ',')
+			for (q++; *q >= '0' && *q <= '9'; q++)
+				;
+		if (*q != '}')
+			return 0;	/* a literal '{' */
+		*len = (size_t)(q + 1 - p);
+	}
+	if (*len > 0 && p[*len] == '+') {	/* possessive */
+		(*len)++;
+		return 0;
+	}
+	if (*len > 0 && p[*len] == '?')
+		(*len)++;
+	return unb;
+}
+
+/* Offset of the first group that repeats without bound and holds an unbounded repeat
+ * itself ("(a+)+", "(?:\w+\s?)*"): on a long mention that does not match, PCRE2 tries
+ * exponentially many ways before giving up (ReDoS). -1 when there is none. Atomic groups
+ * and possessive quantifiers do not backtrack and are not counted. */
+static long
+nested_unbounded(const char *src)
+{
+	struct { size_t at; int inner, atomic; } st[64];
+	int depth = 0;
+	size_t qlen;
+
+	st[0].at = 0;
+	st[0].inner = st[0].atomic = 0;
+	for (const char *p = src; *p;) {
+		int atom = 1;
+		if (*p == '\\') {
+			if (p[1] == 'Q') {
+				const char *e = strstr(p, "\\E");
+				p = e ? e + 2 : p + strlen(p);
+				continue;
+			}
+			p += p[1] ? 2 : 1;
+			if ((p[-1] == 'p' || p[-1] == 'P' || p[-1] == 'x' || p[-1] == 'g' || p[-1] == 'k') &&
+			    *p == '{')
+				while (*p && *p++ != '}')
+					;
+		} else if (*p == '[') {
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']') {
+				if (*p == '\\' && p[1])
+					p++;
+				else if (*p == '[' && p[1] == ':') {
+					const char *e = strstr(p, ":]");
+					if (e)
+						p = e + 1;
+				}
+				p++;
+			}
+			if (*p)
+				p++;
+		} else if (*p == '(') {
+			if (p[1] == '?' && p[2] == '#') {
+				while (*p && *p != ')')
+					p++;
+				if (*p)
+					p++;
+				continue;
+			}
+			if (depth + 1 < (int)(sizeof(st) / sizeof(st[0]))) {
+				depth++;
+				st[depth].at = (size_t)(p - src);
+				st[depth].inner = 0;
+				st[depth].atomic = p[1] == '?' && p[2] == '>';
+			}
+			p++;
+			continue;
+		} else if (*p == ')') {
+			int inner = depth > 0 && st[depth].inner && !st[depth].atomic;
+			size_t at = depth > 0 ? st[depth].at : 0;
+			if (depth > 0)
+				depth--;
+			p++;
+			int unb = unbounded_at(p, &qlen);
+			if (unb && inner)
+				return (long)at;
+			st[depth].inner |= inner || unb;
+			p += qlen;
+			continue;
+		} else {
+			atom = *p != '|' && *p != '^' && *p != '$';
+			p++;
+			while ((*p & 0xc0) == 0x80)	/* the rest of a UTF-8 character */
+				p++;
+		}
+		qlen = 0;
+		if (atom && unbounded_at(p, &qlen))
+			st[depth].inner = 1;
+		p += qlen;
+	}
+	return -1;
+}
+
 static int
 compile_one(struct loader *L, yaml_node_t *n, const char *src, const char *lang,
     struct intent_pattern *out)
@@ -128,6 +249,12 @@ compile_one(struct loader *L, yaml_node_t *n, const char *src, const char *lang,
 		    "pattern '%s' does not compile: %s at offset %zu", src, (const char *)msg, (size_t)eo);
 		return -1;
 	}
+	long at = nested_unbounded(src);
+	if (at >= 0)
+		diag_add(L->d, DIAG_WARNING, L->y->file, out->line, out->col,
+		    "bound one of them (x{1,30}), or make the inner one possessive (x++) or atomic (?>...)",
+		    "pattern '%s' repeats a group that repeats without bound (at offset %ld): a long "
+		    "mention that almost matches makes it backtrack until the match limit", src, at);
 	/* Without JIT (ACKBOT_NO_JIT=1, or where W^X memory is denied) the interpreter runs it,
 	 * under the same limits. */
 	if (getenv("ACKBOT_NO_JIT") == NULL || strcmp(getenv("ACKBOT_NO_JIT"), "1") != 0)

@@ -14,6 +14,7 @@
 #include "app.h"
 #include "http.h"
 #include "httpc.h"
+#include "jsondepth.h"
 #include "log.h"
 #include "mastodon_text.h"
 #include "source.h"
@@ -48,6 +49,16 @@ struct mastodon {
 static void start_verify(struct mastodon *m);
 
 /* ---- helpers ---- */
+
+/* A Mastodon document (a notification page nests about eight deep), or NULL when it is
+ * not JSON or nests deeper than anything Mastodon sends. */
+static json_t *
+jload(const char *s, size_t len)
+{
+	if (!json_depth_ok(s, len, 2 * JSON_DEPTH_MAX))
+		return NULL;
+	return json_loadb(s, len, 0, NULL);
+}
 
 static const char *
 jstr(json_t *o, const char *k)
@@ -256,7 +267,7 @@ backfill_done(void *arg, const struct httpc_result *r)
 		retry_later(m, r->curl_code ? r->error : "backfill answered an error");
 		return;
 	}
-	page = json_loadb(r->body, r->body_len, 0, NULL);
+	page = jload(r->body, r->body_len);
 	if (!json_is_array(page)) {
 		json_decref(page);
 		retry_later(m, "backfill answer is not a list");
@@ -337,7 +348,7 @@ static void
 on_message(void *arg, const char *data, size_t len)
 {
 	struct mastodon *m = arg;
-	json_t *env = json_loadb(data, len, 0, NULL), *payload;
+	json_t *env = jload(data, len), *payload;
 	const char *ev = env ? jstr(env, "event") : NULL, *p;
 
 	if (ev == NULL) {
@@ -348,7 +359,7 @@ on_message(void *arg, const char *data, size_t len)
 		return;
 	}
 	if (strcmp(ev, "notification") == 0 && (p = jstr(env, "payload")) != NULL) {
-		payload = json_loads(p, 0, NULL);	/* the payload is JSON in a string */
+		payload = jload(p, strlen(p));	/* the payload is JSON in a string */
 		if (payload == NULL || take_notification(m, payload, 0) != 0)
 			log_warn("mastodon", "bad_notification", "source=%s", log_q(m->base.name));
 		json_decref(payload);
@@ -411,7 +422,7 @@ instance_done(void *arg, const struct httpc_result *r)
 		retry_later(m, r->curl_code ? r->error : "instance answered an error");
 		return;
 	}
-	o = json_loadb(r->body, r->body_len, 0, NULL);
+	o = jload(r->body, r->body_len);
 	if (o != NULL) {
 		json_t *conf = json_object_get(o, "configuration");
 		s = jstr(json_object_get(conf, "urls"), "streaming");
@@ -461,7 +472,7 @@ verify_done(void *arg, const struct httpc_result *r)
 		retry_later(m, r->curl_code ? r->error : "verify_credentials answered an error");
 		return;
 	}
-	o = json_loadb(r->body, r->body_len, 0, NULL);
+	o = jload(r->body, r->body_len);
 	id = o ? jstr(o, "id") : NULL;
 	if (id == NULL) {
 		json_decref(o);

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "http.h"
 #include "httpc.h"
+#include "jsondepth.h"
 #include "log.h"
 #include "metrics.h"
 #include "sig.h"
@@ -106,6 +107,10 @@ webhook_parse_mention(const char *body, size_t len, struct mention *m, char *why
 	json_t *root, *author, *bot;
 	int rc = -1;
 
+	if (!json_depth_ok(body, len, JSON_DEPTH_MAX)) {
+		snprintf(why, whylen, "the body nests deeper than %d levels", JSON_DEPTH_MAX);
+		return -1;
+	}
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		snprintf(why, whylen, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,

@@ -191,6 +191,71 @@ TEST(limits_stop_catastrophic_patterns)
 	diag_free(&d);
 }
 
+static double
+cpu_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* With the default limits, adversarial patterns (exponential and polynomial backtracking)
+ * on 20 KB mentions cost at most 10 ms of matching each; the limit hit is reported. */
+TEST(redos_costs_at_most_10ms_per_mention)
+{
+	static const char *const shapes[] = { "a", "ab", "a ", "x1", "é" };
+	static const char *const evil[] = { "^(a+)+$", "(\\w+\\s?)*!", "(x+x+)+y", "(.*a){12}z",
+		"\\s*\\w+\\s*\\w+\\s*=$", "(?:a|ab)*c", "([a-zé]+)*\\d", "(?:a*)*b", NULL };
+	double bound = getenv("ACKBOT_TEST_WRAPPER") ? 1e9 : 10.0, worst = 0;
+	size_t hits = 0, warned = 0;
+	static char text[20480 + 8];
+
+	for (int e = 0; evil[e]; e++) {
+		struct diag d;
+		struct config *c;
+		char p[160], yaml[512];
+
+		snprintf(yaml, sizeof(yaml), "intents:\n  - name: evil\n    priority: 1\n"
+		    "    patterns: ['%s']\n  - name: after\n    priority: 2\n    patterns: ['zzz']\n",
+		    evil[e]);
+		put("i/x.yaml", yaml);
+		put("c.yaml", "bot: {handles: [brand]}\nintents: {paths: [i]}\n");	/* default limits */
+		snprintf(p, sizeof(p), "%s/c.yaml", dir);
+		diag_init(&d);
+		c = config_load(p, &d);
+		CHECK(c != NULL);
+		struct intents *in = intents_load(c, &d);
+		CHECK(in != NULL);
+		warned += d.warnings > 0;
+		in->no_prefilter = 1;	/* PCRE2 itself, every time */
+		for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
+			size_t n = 0, l = strlen(shapes[k]);
+			while (n + l < 20480) {
+				memcpy(text + n, shapes[k], l);
+				n += l;
+			}
+			text[n++] = '!';
+			text[n] = '\0';
+			struct match_result r;
+			double t0 = cpu_ms();
+			match(in, text, "x", NULL, 0, &r);
+			double ms = cpu_ms() - t0;
+			if (ms > worst)
+				worst = ms;
+			hits += (size_t)r.limit_hit;
+			match_result_clear(&r);
+		}
+		intents_free(in);
+		config_free(c);
+		diag_free(&d);
+	}
+	printf("    worst %.2f ms of matching on a 20 KB mention, %zu limit hits, %zu of 8 warned\n",
+	    worst, hits, warned);
+	CHECK(worst <= bound);
+	CHECK(hits >= 4);
+	CHECK(warned >= 4);	/* `check` names the nested repeats */
+}
 
 TEST(load_errors)
 {
@@ -265,6 +330,7 @@ main(void)
 	RUN(conditions);
 	RUN(reply_picking);
 	RUN(limits_stop_catastrophic_patterns);
+	RUN(redos_costs_at_most_10ms_per_mention);
 	RUN(load_errors);
 	RUN(verify_reports);
 	{
