@@ -72,7 +72,7 @@ valgrind: test-deps all
 # libFuzzer targets (clang): each runs FUZZ_SECONDS on its committed seeds
 # (tests/fuzz/corpus/NAME); new finds go to build-fuzz/corpus/NAME, crashes to build-fuzz/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIBSRCS = $(filter-out bot/main.c,$(SRCS))
 
 fuzz-deps:

@@ -14,8 +14,8 @@
 #include "app.h"
 #include "http.h"
 #include "httpc.h"
-#include "jsondepth.h"
 #include "log.h"
+#include "mastodon_parse.h"
 #include "mastodon_text.h"
 #include "source.h"
 #include "store.h"
@@ -49,16 +49,6 @@ struct mastodon {
 static void start_verify(struct mastodon *m);
 
 /* ---- helpers ---- */
-
-/* A Mastodon document (a notification page nests about eight deep), or NULL when it is
- * not JSON or nests deeper than anything Mastodon sends. */
-static json_t *
-jload(const char *s, size_t len)
-{
-	if (!json_depth_ok(s, len, 2 * JSON_DEPTH_MAX))
-		return NULL;
-	return json_loadb(s, len, 0, NULL);
-}
 
 static const char *
 jstr(json_t *o, const char *k)
@@ -174,58 +164,26 @@ intake_done(void *arg, int result, const struct mention *mn)
 static int
 take_notification(struct mastodon *m, json_t *n, int64_t not_before_ms)
 {
-	json_t *st, *acct, *extra;
-	const char *type = jstr(n, "type"), *nid = jstr(n, "id"), *content, *note;
+	json_t *st;
+	const char *type = jstr(n, "type"), *nid = jstr(n, "id");
+	struct mastodon_who who = { m->base.name, m->own_id, m->skip_bots };
 	struct mention mn;
-	char *ex;
 
 	if (type == NULL || nid == NULL)
 		return -1;
 	if (strcmp(type, "mention") != 0)
 		return 0;
 	st = json_object_get(n, "status");
-	acct = json_object_get(n, "account");
-	if (!json_is_object(st) || !json_is_object(acct) || jstr(st, "id") == NULL ||
-	    jstr(acct, "id") == NULL || jstr(acct, "acct") == NULL)
+	if (!json_is_object(st))
 		return -1;
 	if (not_before_ms > 0 && parse_iso_ms(jstr(st, "created_at")) < not_before_ms) {
 		log_info("mastodon", "too_old", "source=%s status=%s", log_q(m->base.name),
 		    log_q(jstr(st, "id")));
 		return 0;
 	}
-	memset(&mn, 0, sizeof(mn));
-	content = jstr(st, "content");
-	mn.source = strdup(m->base.name);
-	mn.platform_id = strdup(jstr(st, "id"));
-	mn.text = mastodon_html_to_text(content ? content : "", content ? strlen(content) : 0);
-	mn.author_id = strdup(jstr(acct, "id"));
-	mn.author_handle = strdup(jstr(acct, "acct"));
-	if (jstr(acct, "display_name") && *jstr(acct, "display_name"))
-		mn.author_name = strdup(jstr(acct, "display_name"));
-	if (jstr(st, "url"))
-		mn.url = strdup(jstr(st, "url"));
-	if (jstr(st, "language"))
-		mn.lang = strdup(jstr(st, "language"));
-	if (jstr(st, "created_at"))
-		mn.created_at = strdup(jstr(st, "created_at"));
-	if (json_is_true(json_object_get(acct, "bot")) && m->skip_bots)
-		mn.author_flags |= MENTION_BOT;
-	if (m->own_id != NULL && strcmp(m->own_id, jstr(acct, "id")) == 0)
-		mn.author_flags |= MENTION_SELF;
-	note = jstr(acct, "note");
-	if (note != NULL && strcasestr(note, "#nobot") != NULL)
-		mn.author_flags |= MENTION_NOBOT;
-	extra = json_pack("{s:s?,s:s?,s:s?,s:s}", "visibility", jstr(st, "visibility"),
-	    "spoiler_text", jstr(st, "spoiler_text"), "language", jstr(st, "language"),
-	    "acct", jstr(acct, "acct"));
-	ex = extra ? json_dumps(extra, JSON_COMPACT) : NULL;
-	json_decref(extra);
-	mn.extra = ex;
-	mn.cursor = strdup(nid);
-	mn.received_ms = store_now_ms();
-	if (mn.source == NULL || mn.platform_id == NULL || mn.text == NULL || mn.author_id == NULL ||
-	    mn.author_handle == NULL || mn.extra == NULL || mn.cursor == NULL ||
-	    app_intake(m->base.app, &mn, intake_done, m) != 0) {
+	if (mastodon_notification_mention(n, &who, &mn) < 0)
+		return -1;
+	if (app_intake(m->base.app, &mn, intake_done, m) != 0) {
 		mention_clear(&mn);
 		return -1;
 	}
@@ -267,7 +225,7 @@ backfill_done(void *arg, const struct httpc_result *r)
 		retry_later(m, r->curl_code ? r->error : "backfill answered an error");
 		return;
 	}
-	page = jload(r->body, r->body_len);
+	page = mastodon_json(r->body, r->body_len);
 	if (!json_is_array(page)) {
 		json_decref(page);
 		retry_later(m, "backfill answer is not a list");
@@ -348,22 +306,25 @@ static void
 on_message(void *arg, const char *data, size_t len)
 {
 	struct mastodon *m = arg;
-	json_t *env = jload(data, len), *payload;
-	const char *ev = env ? jstr(env, "event") : NULL, *p;
+	json_t *env = NULL, *payload = NULL;
+	const char *error = NULL;
 
-	if (ev == NULL) {
-		if (env != NULL && json_object_get(env, "error") != NULL)
-			log_warn("mastodon", "stream_error", "source=%s error=%s", log_q(m->base.name),
-			    log_q(jstr(env, "error")));
-		json_decref(env);
-		return;
-	}
-	if (strcmp(ev, "notification") == 0 && (p = jstr(env, "payload")) != NULL) {
-		payload = jload(p, strlen(p));	/* the payload is JSON in a string */
-		if (payload == NULL || take_notification(m, payload, 0) != 0)
+	switch (mastodon_stream_message(data, len, &env, &payload, &error)) {
+	case STREAM_NOTIFICATION:
+		if (take_notification(m, payload, 0) != 0)
 			log_warn("mastodon", "bad_notification", "source=%s", log_q(m->base.name));
-		json_decref(payload);
+		break;
+	case STREAM_ERROR:
+		log_warn("mastodon", "stream_error", "source=%s error=%s", log_q(m->base.name),
+		    log_q(error));
+		break;
+	case STREAM_BAD:
+		log_warn("mastodon", "bad_notification", "source=%s", log_q(m->base.name));
+		break;
+	default:
+		break;
 	}
+	json_decref(payload);
 	json_decref(env);
 }
 
@@ -422,7 +383,7 @@ instance_done(void *arg, const struct httpc_result *r)
 		retry_later(m, r->curl_code ? r->error : "instance answered an error");
 		return;
 	}
-	o = jload(r->body, r->body_len);
+	o = mastodon_json(r->body, r->body_len);
 	if (o != NULL) {
 		json_t *conf = json_object_get(o, "configuration");
 		s = jstr(json_object_get(conf, "urls"), "streaming");
@@ -472,7 +433,7 @@ verify_done(void *arg, const struct httpc_result *r)
 		retry_later(m, r->curl_code ? r->error : "verify_credentials answered an error");
 		return;
 	}
-	o = jload(r->body, r->body_len);
+	o = mastodon_json(r->body, r->body_len);
 	id = o ? jstr(o, "id") : NULL;
 	if (id == NULL) {
 		json_decref(o);
