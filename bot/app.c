@@ -65,6 +65,8 @@ struct app {
 	uv_signal_t sig_term, sig_int, sig_hup;
 
 	struct intake_item *in_head, **in_tail;
+	struct intake_item *ack_head;	/* committed, answered once synced */
+	int unsynced;		/* committed since the last store sync */
 	struct in_flight *fl;
 	size_t nfl, capfl;
 	struct done_item *done_head, **done_tail;
@@ -119,14 +121,14 @@ app_intake(struct app *a, struct mention *m, app_intake_fn *cb, void *arg)
 	return 0;
 }
 
-/* Group commit: every mention that arrived during this loop iteration in one transaction;
- * the sources hear the outcome only after COMMIT returned. */
+/* Group commit: every mention that arrived during this loop iteration in one transaction.
+ * The sources hear the outcome in ack_intake, once the store has synced. */
 static void
 flush_intake(struct app *a)
 {
-	struct intake_item *list = a->in_head, *it;
+	struct intake_item *list = a->in_head, *it, **tail;
 	struct ack_err err;
-	int rc, result = INTAKE_ACCEPTED;
+	int rc;
 
 	if (list == NULL)
 		return;
@@ -143,22 +145,50 @@ flush_intake(struct app *a)
 	}
 	if (rc == 0)
 		rc = a->store->ops->commit(a->store, &err);
+	for (it = list; it != NULL; it = it->next) {
+		if (rc != 0)
+			it->result = INTAKE_FAILED;
+		else if (it->result == INTAKE_ACCEPTED)
+			a->need_process = 1;
+	}
 	if (rc != 0) {
 		a->store->ops->rollback(a->store);
 		log_error("inbox", "commit_failed", "error=%s", log_q(err.msg));
-		result = INTAKE_FAILED;
+	} else {
+		a->unsynced = 1;
 	}
+	for (tail = &a->ack_head; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = list;
+}
+
+/* One fsync for everything committed in this loop iteration, then the sources hear about
+ * their mentions: nothing is acknowledged before it is durable. */
+static void
+ack_intake(struct app *a)
+{
+	struct intake_item *list = a->ack_head, *it;
+	struct ack_err err;
+	int synced = 1;
+
+	if (a->unsynced) {
+		ack_err_clear(&err);
+		if (a->store->ops->sync(a->store, &err) != 0) {
+			log_error("inbox", "sync_failed", "error=%s", log_q(err.msg));
+			synced = 0;	/* maybe not on disk: the platforms send them again */
+		}
+		a->unsynced = 0;
+	}
+	a->ack_head = NULL;
 	while (list != NULL) {
 		it = list;
 		list = it->next;
-		if (result == INTAKE_FAILED)
+		if (!synced)
 			it->result = INTAKE_FAILED;
-		if (it->result == INTAKE_ACCEPTED) {
+		if (it->result == INTAKE_ACCEPTED)
 			metrics_inc(M_MENTIONS_RECEIVED, it->m.source);
-			a->need_process = 1;
-		} else if (it->result == INTAKE_DUPLICATE) {
+		else if (it->result == INTAKE_DUPLICATE)
 			metrics_inc(M_MENTIONS_DUPLICATE, it->m.source);
-		}
 		if (it->cb != NULL)
 			it->cb(it->arg, it->result, &it->m);
 		mention_clear(&it->m);
@@ -267,6 +297,7 @@ process_pending(struct app *a)
 	int rc;
 
 	a->need_process = 0;
+	a->unsynced = 1;	/* decisions and handoffs: durable before their log lines and sends */
 	for (;;) {
 		ack_err_clear(&err);
 		if ((rc = st->ops->begin(st, &err)) != 0)
@@ -588,6 +619,7 @@ flush_done(struct app *a)
 			rc = st->ops->reply_update(st, f->row, REPLY_FAILED, f->attempts, 0, d->o.error, &err);
 			if (rc == 0)
 				rc = hand_off_failed_reply(a, f, d->o.error, &err);
+			a->unsynced = 1;	/* the handoff is durable before its log line */
 		}
 	}
 	if (rc == 0)
@@ -640,11 +672,13 @@ check_cb(uv_check_t *h)
 	flush_done(a);
 	if (a->need_process)
 		process_pending(a);
+	ack_intake(a);		/* the iteration's one fsync, then the acknowledgements */
 	if (a->need_log)
-		flush_log(a);
+		flush_log(a);	/* handoff lines only for handoffs already durable */
 	if (a->need_send && !a->closed)
 		send_due(a);
-	if (a->in_head == NULL && a->done_head == NULL && !a->need_send && !a->need_process &&
+	if (a->in_head == NULL && a->done_head == NULL && a->ack_head == NULL && !a->need_send &&
+	    !a->need_process &&
 	    !a->need_log)
 		uv_idle_stop(&a->idle);
 	if (a->draining && !a->closed && a->in_head == NULL && a->nfl == 0)
@@ -891,6 +925,7 @@ app_run(const char *config_path)
 		goto out_cfg;
 	}
 	if (store_open(&a->store, a->cfg->db_path, 0, &err) != 0 ||
+	    a->store->ops->defer_sync(a->store, 1, &err) != 0 ||
 	    a->store->ops->reply_release_leases(a->store, store_now_ms(), &err) != 0 ||
 	    handoff_log_open(&a->hlog, a->cfg->handoff_log, &err) != 0) {
 		log_error("main", "start_failed", "error=%s", log_q(err.msg));

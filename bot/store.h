@@ -72,6 +72,13 @@ struct store_ops {
 	int  (*begin)(struct store *st, struct ack_err *err);
 	int  (*commit)(struct store *st, struct ack_err *err);
 	void (*rollback)(struct store *st);
+	/* Group durability. With defer_sync on, commit makes a transaction atomic and safe from
+	 * a crash of this process (kill -9), but not yet from a power loss; sync makes every
+	 * transaction committed so far durable. The daemon commits its few transactions of one
+	 * loop iteration and syncs once, before it acknowledges anything. Off (the default):
+	 * every commit is durable by itself. */
+	int  (*defer_sync)(struct store *st, int on, struct ack_err *err);
+	int  (*sync)(struct store *st, struct ack_err *err);
 
 	int  (*mention_put)(struct store *st, struct mention *m, int *is_dup, struct ack_err *err);
 	int  (*mention_pending)(struct store *st, size_t limit, struct mention **out, size_t *n,

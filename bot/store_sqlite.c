@@ -323,6 +323,39 @@ sqlite_rollback(struct store *st)
 		simple(st, Q_ROLLBACK, NULL, "rollback");
 }
 
+static int
+sqlite_defer_sync(struct store *st, int on, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	char *msg = NULL;
+
+	/* WAL with synchronous=NORMAL: a commit appends to the WAL without fsync; the WAL is
+	 * fsynced before every checkpoint, and by sqlite_sync */
+	if (sqlite3_exec(s->db, on ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+	    NULL, NULL, &msg) != SQLITE_OK) {
+		ack_fail(err, ACK_EIO, "store: %s", msg ? msg : "synchronous");
+		sqlite3_free(msg);
+		return ACK_EIO;
+	}
+	return 0;
+}
+
+static int
+sqlite_sync(struct store *st, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_file *wal = NULL;
+
+	/* the WAL's own file handle, as SQLite's checkpoint would sync it */
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK)
+		return ack_fail(err, ACK_EIO, "store: cannot reach the write-ahead log");
+	if (wal == NULL || wal->pMethods == NULL)
+		return 0;	/* no WAL open: nothing written since the last checkpoint */
+	if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
+		return ack_fail(err, ACK_EIO, "store: fsync of the write-ahead log failed");
+	return 0;
+}
+
 #define PREP(s, q) do { x = stmt(s, q, err); if (x == NULL) return err ? err->code : ACK_EIO; } while (0)
 
 static int
@@ -874,6 +907,8 @@ const struct store_ops store_sqlite_ops = {
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,
+	.defer_sync = sqlite_defer_sync,
+	.sync = sqlite_sync,
 	.mention_put = sqlite_mention_put,
 	.mention_pending = sqlite_mention_pending,
 	.mention_finish = sqlite_mention_finish,
