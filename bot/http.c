@@ -392,6 +392,9 @@ http_open(struct http_server **out, uv_loop_t *loop, struct ack_err *err)
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = s->protocols;
 	info.timeout_secs = 20;
+	/* one read takes up to 64 KiB: a burst of stream frames or webhooks is one batch (one
+	 * group commit) instead of a commit per 4 KiB */
+	info.pt_serv_buf_size = 65536;
 	s->ctx = lws_create_context(&info);
 	if (s->ctx == NULL) {
 		free(s);
