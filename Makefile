@@ -61,13 +61,13 @@ asan: test-deps
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
-# Unit tests and the webhook integration tests under valgrind memcheck (PCRE2's JIT is
-# turned off: valgrind cannot follow code generated at run time).
+# Unit tests and the integration suite under valgrind memcheck (PCRE2's JIT is turned
+# off: valgrind cannot follow code generated at run time).
 valgrind: test-deps all
 	@command -v valgrind >/dev/null || apt-get install -y -qq valgrind >/dev/null
 	@$(MAKE) --no-print-directory $(UNIT_BINS)
 	@ACKBOT_NO_JIT=1 ACKBOT_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --suppressions=$(CURDIR)/tests/valgrind.supp" \
-		/usr/bin/python3 tests/run.py --build $(BUILD) --valgrind -k test_webhook
+		/usr/bin/python3 tests/run.py --build $(BUILD) --valgrind $(TESTFLAGS)
 
 # libFuzzer targets (clang): each runs FUZZ_SECONDS on its committed seeds
 # (tests/fuzz/corpus/NAME); new finds go to build-fuzz/corpus/NAME, crashes to build-fuzz/.

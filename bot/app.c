@@ -121,6 +121,27 @@ app_intake(struct app *a, struct mention *m, app_intake_fn *cb, void *arg)
 	return 0;
 }
 
+/* Cursors compare as the store compares them: length, then text. */
+static int
+cursor_cmp(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	return la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
+}
+
+/* 1 if a later mention of the batch moves the same source's cursor at least as far: the
+ * cursor only moves forward, so one write per source and batch is enough. */
+static int
+later_cursor(const struct intake_item *it)
+{
+	for (const struct intake_item *n = it->next; n != NULL; n = n->next)
+		if (n->m.cursor != NULL && strcmp(n->m.source, it->m.source) == 0 &&
+		    cursor_cmp(n->m.cursor, it->m.cursor) >= 0)
+			return 1;
+	return 0;
+}
+
 /* Group commit: every mention that arrived during this loop iteration in one transaction.
  * The sources hear the outcome in ack_intake, once the store has synced. */
 static void
@@ -140,7 +161,7 @@ flush_intake(struct app *a)
 		int dup = 0;
 		rc = a->store->ops->mention_put(a->store, &it->m, &dup, &err);
 		it->result = dup ? INTAKE_DUPLICATE : INTAKE_ACCEPTED;
-		if (rc == 0 && it->m.cursor != NULL)
+		if (rc == 0 && it->m.cursor != NULL && !later_cursor(it))
 			rc = a->store->ops->cursor_set(a->store, it->m.source, it->m.cursor, &err);
 	}
 	if (rc == 0)

@@ -53,6 +53,13 @@ handoff_to_json(const struct handoff *h)
 	json_object_set_new(o, "reason", json_string(h->reason));
 	json_object_set_new(o, "source", json_string(h->source));
 	json_object_set_new(o, "mention_id", json_string(h->platform_id));
+	if (h->extra != NULL) {	/* the platform's own handle on it (Mastodon: the notification) */
+		json_t *ex = json_loads(h->extra, 0, NULL);
+		json_t *nid = json_object_get(ex, "notification_id");
+		if (json_is_string(nid))
+			json_object_set(o, "notification_id", nid);
+		json_decref(ex);
+	}
 	json_object_set_new(o, "author", str_or_null(h->author_handle));
 	json_object_set_new(o, "author_id", str_or_null(h->author_id));
 	json_object_set_new(o, "author_name", str_or_null(h->author_name));

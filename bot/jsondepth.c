@@ -1,25 +1,39 @@
 /* jsondepth.c - nesting depth of a JSON text, strings and escapes skipped. */
 #include "jsondepth.h"
 
+#include <string.h>
+
 int
 json_depth_ok(const char *s, size_t len, int max)
 {
-	int depth = 0, in_str = 0;
+	int depth = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
-		} else if (c == '[' || c == '{') {
+		switch (s[i]) {
+		case '"':	/* a string: to its closing quote, escapes skipped */
+			for (i++; i < len && s[i] != '"'; i++) {
+				const char *q = memchr(s + i, '"', len - i), *b;
+				if (q == NULL)
+					return 1;
+				b = memchr(s + i, '\\', (size_t)(q - s) - i);
+				if (b == NULL) {
+					i = (size_t)(q - s);
+					break;
+				}
+				i = (size_t)(b - s) + 1;	/* the escaped character */
+			}
+			break;
+		case '[':
+		case '{':
 			if (++depth > max)
 				return 0;
-		} else if (c == ']' || c == '}') {
+			break;
+		case ']':
+		case '}':
 			depth--;
+			break;
+		default:
+			break;
 		}
 	}
 	return 1;

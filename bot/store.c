@@ -80,6 +80,7 @@ handoff_clear(struct handoff *h)
 	free(h->author_name);
 	free(h->text);
 	free(h->url);
+	free(h->extra);
 	memset(h, 0, sizeof(*h));
 }
 

@@ -61,6 +61,7 @@ struct handoff {
 	int     logged;
 	/* joined from the mention, for listing */
 	char   *source, *platform_id, *author_id, *author_handle, *author_name, *text, *url;
+	char   *extra;		/* the mention's source-specific JSON, may be NULL */
 };
 
 struct store;

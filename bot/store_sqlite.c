@@ -25,7 +25,8 @@ enum {
 #define HANDOFF_COLS \
 	"h.row, h.ticket, h.mention_row, h.reason, h.intent, h.queue, h.priority, h.status, " \
 	"h.reply, h.captures, h.created_ms, h.resolved_ms, h.note, h.logged, " \
-	"m.source, m.platform_id, m.author_id, m.author_handle, m.author_name, m.text, m.url " \
+	"m.source, m.platform_id, m.author_id, m.author_handle, m.author_name, m.text, m.url, " \
+	"m.extra " \
 	"FROM handoffs h JOIN mentions m ON m.row = h.mention_row "
 
 static const char *const sql_text[Q_MAX] = {
@@ -706,6 +707,7 @@ read_handoff(sqlite3_stmt *x, struct handoff *h)
 	h->author_name = col_dup(x, 18);
 	h->text = col_dup(x, 19);
 	h->url = col_dup(x, 20);
+	h->extra = col_dup(x, 21);
 	if (h->ticket == NULL || h->reason == NULL || h->queue == NULL || h->source == NULL ||
 	    h->platform_id == NULL || h->text == NULL) {
 		handoff_clear(h);

@@ -90,9 +90,16 @@ static char *
 nfc_cps(const int32_t *v, size_t n)
 {
 	char *raw = encode(v, n), *out;
+	size_t i;
 
 	if (raw == NULL)
 		return NULL;
+	/* below U+0300 (where combining marks begin) every character is already NFC and none
+	 * composes with a neighbour: most text needs no normalisation pass */
+	for (i = 0; i < n && v[i] < 0x300; i++)
+		;
+	if (i == n)
+		return raw;
 	out = (char *)utf8proc_NFC((const utf8proc_uint8_t *)raw);
 	free(raw);
 	return out;

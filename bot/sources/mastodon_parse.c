@@ -85,9 +85,9 @@ mastodon_notification_mention(json_t *n, const struct mastodon_who *who, struct 
 	note = jstr(acct, "note");
 	if (note != NULL && strcasestr(note, "#nobot") != NULL)
 		mn->author_flags |= MENTION_NOBOT;
-	extra = json_pack("{s:s?,s:s?,s:s?,s:s}", "visibility", jstr(st, "visibility"),
+	extra = json_pack("{s:s?,s:s?,s:s?,s:s,s:s}", "visibility", jstr(st, "visibility"),
 	    "spoiler_text", jstr(st, "spoiler_text"), "language", jstr(st, "language"),
-	    "acct", jstr(acct, "acct"));
+	    "acct", jstr(acct, "acct"), "notification_id", nid);
 	mn->extra = extra ? json_dumps(extra, JSON_COMPACT) : NULL;
 	json_decref(extra);
 	mn->cursor = strdup(nid);

@@ -1,5 +1,6 @@
 """The mastodon source against the Mastodon stand-in: streaming, visibility, HTML, etiquette,
 bad token, reconnect with backfill, 429, lost responses, kill -9, duplicate deliveries."""
+import json
 import os
 import time
 
@@ -60,6 +61,11 @@ def test_reply_in_thread_with_visibility(ctx):
     hs = ctx.handoffs()
     assert len(hs) == 1 and hs[0]["source"] == "mastodon" and hs[0]["captures"] == {"order": "A12345"}
     assert hs[0]["text"] == "@brand my order #A12345 arrived broken"
+    assert hs[0]["notification_id"] == cw["id"] and hs[0]["mention_id"] == cw["status"]["id"]
+    wait_until(lambda: os.path.exists(os.path.join(ctx.data, "handoff.jsonl")), 5, "handoff log")
+    with open(os.path.join(ctx.data, "handoff.jsonl")) as f:
+        line = json.loads(f.readline())
+    assert line["notification_id"] == cw["id"] and line["ticket"] == hs[0]["ticket"]
     assert "test-token" not in ctx.log_text()
 
 
