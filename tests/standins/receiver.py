@@ -35,6 +35,7 @@ class Receiver:
 
         class H(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True   # headers and body go in two writes
 
             def log_message(self, *a):
                 pass
