@@ -69,6 +69,42 @@ TEST(inbox_unique)
 	store_close(st);
 }
 
+/* Deferred sync: commits land in the WAL (visible to a second connection, as after a
+ * crash of the process), and sync reaches the WAL's file. */
+TEST(group_durability)
+{
+	struct store *st = fresh("sync"), *other = NULL;
+	struct mention m;
+	char path[128];
+	int dup;
+	int64_t n = 0;
+
+	CHECK(st != NULL);
+	CHECK_INT(st->ops->sync(st, NULL), 0);	/* nothing written yet */
+	CHECK_INT(st->ops->defer_sync(st, 1, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "s-%d", i);
+		mk(&m, id, "ana");
+		CHECK_INT(st->ops->begin(st, NULL), 0);
+		CHECK_INT(st->ops->mention_put(st, &m, &dup, NULL), 0);
+		CHECK_INT(st->ops->commit(st, NULL), 0);
+		mention_clear(&m);
+	}
+	CHECK_INT(st->ops->sync(st, NULL), 0);
+	snprintf(path, sizeof(path), "%s/sync.db", dir);
+	CHECK_INT(store_open(&other, path, 1, NULL), 0);
+	struct mention *v;
+	size_t k;
+	CHECK_INT(other->ops->mention_pending(other, 10, &v, &k, NULL), 0);
+	n = (int64_t)k;
+	mention_free_array(v, k);
+	store_close(other);
+	CHECK_INT(n, 3);
+	CHECK_INT(st->ops->defer_sync(st, 0, NULL), 0);
+	store_close(st);
+}
+
 TEST(outbox_lease_and_once)
 {
 	struct store *st = fresh("outbox");
@@ -323,6 +359,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 2;
 	RUN(inbox_unique);
+	RUN(group_durability);
 	RUN(outbox_lease_and_once);
 	RUN(handoffs);
 	RUN(tickets_unique);
