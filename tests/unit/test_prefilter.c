@@ -207,7 +207,8 @@ TEST(shipped_intents_same_with_and_without_prefilter)
 		for (size_t e = 0; e < in->v[i].nexamples && npool < 4096; e++)
 			pool[npool++] = in->v[i].examples[e].text;
 	CHECK(npool > 100);
-	for (int round = 0; round < 60; round++)
+	int rounds = getenv("ACKBOT_TEST_WRAPPER") ? 2 : 60;	/* under valgrind: a sample */
+	for (int round = 0; round < rounds; round++)
 		for (size_t i = 0; i < npool; i++) {
 			mutate(g, pool[i], text, sizeof(text), pool, npool);
 			char *m = text_for_matching(text, strlen(text), (const char *const[]){ "brand" }, 1);
@@ -248,7 +249,8 @@ TEST(thousand_synthetic_patterns_same_with_and_without_prefilter)
 		always += (size_t)prefilter_always(in->pf, i);
 	printf("    %zu patterns and excludes, %zu run always\n", prefilter_count(in->pf), always);
 	CHECK(always < prefilter_count(in->pf) / 20);
-	for (int i = 0; i < 4000; i++) {
+	int nm = getenv("ACKBOT_TEST_WRAPPER") ? 150 : 4000;
+	for (int i = 0; i < nm; i++) {
 		synth_mention(g, text, sizeof(text), 280);
 		struct match_input mi = { text, "webhook", NULL, 0 };
 		struct match_result r;
@@ -257,11 +259,11 @@ TEST(thousand_synthetic_patterns_same_with_and_without_prefilter)
 		match_result_clear(&r);
 		bad += !same(in, text, NULL);
 	}
-	printf("    4000 mentions compared, %zu matched an intent\n", matched);
+	printf("    %d mentions compared, %zu matched an intent\n", nm, matched);
 	intents_free(in);
 	free(g);
 	CHECK_INT(bad, 0);
-	CHECK(matched > 200);
+	CHECK(matched > (size_t)nm / 20);
 }
 
 int
