@@ -34,5 +34,35 @@ source_init_common(struct source *s, const struct source_ops *ops, struct app *a
 void
 source_free_common(struct source *s)
 {
+	while (s->sends != NULL)	/* their transfers are stopped without a callback */
+		source_send_done(s->sends);
 	free(s->name);
+}
+
+struct source_send *
+source_send_new(struct source *s, int64_t row)
+{
+	struct source_send *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->src = s;
+	c->row = row;
+	c->next = s->sends;
+	if (s->sends != NULL)
+		s->sends->prev = c;
+	s->sends = c;
+	return c;
+}
+
+void
+source_send_done(struct source_send *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->src->sends = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	free(c);
 }

@@ -53,12 +53,21 @@ struct source_ops {
 	void (*notice)(struct source *s, const struct source_notice *n);
 };
 
+/* A reply delivery a source has started: the context its transfer's callback gets. The
+ * source keeps them listed so that those still out when it stops are freed with it. */
+struct source_send {
+	struct source_send *prev, *next;
+	struct source *src;
+	int64_t row;		/* the reply */
+};
+
 struct source {
 	const struct source_ops *ops;
 	char   *name;
 	struct app *app;
 	size_t  max_length;
 	int     active;
+	struct source_send *sends;	/* deliveries in flight */
 };
 
 /* The registry: every built-in source type. */
@@ -66,7 +75,12 @@ const struct source_ops *source_find_type(const char *type);
 /* Fills the common fields; used by configure() implementations. */
 int source_init_common(struct source *s, const struct source_ops *ops, struct app *app,
     const struct source_conf *sc);
-void source_free_common(struct source *s);
+void source_free_common(struct source *s);	/* also frees the sends still listed */
+
+/* A delivery context for reply row, listed on s; NULL when out of memory. */
+struct source_send *source_send_new(struct source *s, int64_t row);
+/* Unlists and frees it (when its transfer ends). */
+void source_send_done(struct source_send *c);
 
 extern const struct source_ops source_console_ops;
 extern const struct source_ops source_webhook_ops;

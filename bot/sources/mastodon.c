@@ -458,15 +458,11 @@ start_verify(struct mastodon *m)
 
 /* ---- replies ---- */
 
-struct send_ctx {
-	struct mastodon *m;
-	int64_t row;
-};
-
 static void
 send_done(void *arg, const struct httpc_result *r)
 {
-	struct send_ctx *c = arg;
+	struct source_send *c = arg;
+	struct mastodon *m = (struct mastodon *)c->src;
 	struct send_outcome o;
 
 	memset(&o, 0, sizeof(o));
@@ -487,8 +483,8 @@ send_done(void *arg, const struct httpc_result *r)
 		o.result = SEND_FAIL;
 		snprintf(o.error, sizeof(o.error), "HTTP %ld: %.200s", r->status, r->body);
 	}
-	app_reply_done(c->m->base.app, c->row, &o);
-	free(c);
+	app_reply_done(m->base.app, c->row, &o);
+	source_send_done(c);
 }
 
 static const char *
@@ -510,7 +506,7 @@ mastodon_send(struct source *s, const struct reply *r, struct ack_err *err)
 	const char *acct = ex ? jstr(ex, "acct") : NULL, *cw = ex ? jstr(ex, "spoiler_text") : NULL;
 	const char *lang = ex ? jstr(ex, "language") : NULL;
 	struct httpc_header h[3];
-	struct send_ctx *c;
+	struct source_send *c = NULL;
 	char *text = NULL, *e_text = NULL, *e_cw = NULL, *body = NULL, url[2048], mention[300];
 	size_t n;
 	int rc;
@@ -535,11 +531,9 @@ mastodon_send(struct source *s, const struct reply *r, struct ack_err *err)
 	}
 	e_text = text ? urlencode(text) : NULL;
 	e_cw = urlencode(cw ? cw : "");
-	c = malloc(sizeof(*c));
 	n = e_text && e_cw ? strlen(e_text) + strlen(e_cw) + strlen(r->platform_id) + 128 : 0;
 	body = n ? malloc(n) : NULL;
-	if (c == NULL || body == NULL) {
-		free(c);
+	if (body == NULL || (c = source_send_new(s, r->row)) == NULL) {
 		rc = ack_fail(err, ACK_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -550,12 +544,10 @@ mastodon_send(struct source *s, const struct reply *r, struct ack_err *err)
 	h[0] = (struct httpc_header){ "Authorization", m->auth };
 	h[1] = (struct httpc_header){ "Idempotency-Key", r->idem_key };
 	h[2] = (struct httpc_header){ "Content-Type", "application/x-www-form-urlencoded" };
-	c->m = m;
-	c->row = r->row;
 	rc = httpc_request(app_httpc(s->app), "POST", url, h, 3, body, strlen(body), m->timeout_ms,
 	    send_done, c, err);
 	if (rc != 0)
-		free(c);
+		source_send_done(c);
 out:
 	free(text);
 	free(e_text);

@@ -35,11 +35,6 @@ struct webhook {
 	int stopped;
 };
 
-struct send_ctx {
-	struct webhook *w;
-	int64_t row;
-};
-
 static const char *const wanted_headers[] = {
 	"webhook-id", "webhook-timestamp", "webhook-signature", NULL
 };
@@ -376,7 +371,7 @@ parse_retry_after(const char *v)
 static void
 send_done(void *arg, const struct httpc_result *res)
 {
-	struct send_ctx *c = arg;
+	struct source_send *c = arg;
 	struct send_outcome o;
 
 	memset(&o, 0, sizeof(o));
@@ -394,8 +389,8 @@ send_done(void *arg, const struct httpc_result *res)
 		o.result = SEND_FAIL;
 		snprintf(o.error, sizeof(o.error), "HTTP %ld (not retried)", res->status);
 	}
-	app_reply_done(c->w->base.app, c->row, &o);
-	free(c);
+	app_reply_done(c->src->app, c->row, &o);
+	source_send_done(c);
 }
 
 static int
@@ -403,7 +398,7 @@ webhook_send(struct source *s, const struct reply *r, struct ack_err *err)
 {
 	struct webhook *w = (struct webhook *)s;
 	struct httpc_header h[5];
-	struct send_ctx *c;
+	struct source_send *c;
 	char ts[24], sig[SIG_LEN];
 	json_t *o;
 	char *body;
@@ -419,14 +414,11 @@ webhook_send(struct source *s, const struct reply *r, struct ack_err *err)
 	    "author", "id", r->author_id, "handle", r->author_handle);
 	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	c = malloc(sizeof(*c));
-	if (body == NULL || c == NULL) {
+	c = body ? source_send_new(s, r->row) : NULL;
+	if (c == NULL) {
 		free(body);
-		free(c);
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
 	}
-	c->w = w;
-	c->row = r->row;
 	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
 	sig_sign(&w->key, r->idem_key, ts, body, strlen(body), sig);
 	h[0] = (struct httpc_header){ "Content-Type", "application/json" };
@@ -438,7 +430,7 @@ webhook_send(struct source *s, const struct reply *r, struct ack_err *err)
 	    send_done, c, err);
 	free(body);
 	if (rc != 0)
-		free(c);
+		source_send_done(c);
 	return rc;
 }
 

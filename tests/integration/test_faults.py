@@ -195,7 +195,8 @@ def test_hostile_bodies_rejected_without_growth(ctx):
     seen = blast(total)
     after = rss_kib(ctx.proc.pid)
     assert sum(seen.values()) == total and len(seen) == len(cases), seen
-    assert after - before < 1024, f"RSS grew {after - before} KiB over {total} hostile requests"
+    if SLOW == 1:   # ASan and valgrind hold freed memory in quarantine: RSS means nothing there
+        assert after - before < 1024, f"RSS grew {after - before} KiB over {total} hostile requests"
     assert ctx.db("SELECT count(*) FROM mentions")[0][0] == 0
     # a raw header flood that never ends its headers is cut off, and the daemon still answers
     s = socket.create_connection(("127.0.0.1", ctx.port))
