@@ -41,6 +41,7 @@ struct mastodon {
 	int tried_v1;
 	int stopped;
 	int attempts;		/* failures since the last good connection */
+	int backfilling;	/* until it ends, stream events do not move the cursor */
 	int connected;
 	struct ws_conn *ws;
 	uv_timer_t *timer;	/* reconnect / retry; freed in its close callback */
@@ -160,9 +161,11 @@ intake_done(void *arg, int result, const struct mention *mn)
 	(void)mn;
 }
 
-/* Takes one Notification; 0 if handled (or not a mention), -1 on a malformed one. */
+/* Takes one Notification; 0 if handled (or not a mention), -1 on a malformed one. A
+ * notification from the stream moves the cursor only once the backfill has caught up:
+ * otherwise a restart would resume after the gap the backfill was still filling. */
 static int
-take_notification(struct mastodon *m, json_t *n, int64_t not_before_ms)
+take_notification(struct mastodon *m, json_t *n, int64_t not_before_ms, int from_stream)
 {
 	json_t *st;
 	const char *type = jstr(n, "type"), *nid = jstr(n, "id");
@@ -183,6 +186,10 @@ take_notification(struct mastodon *m, json_t *n, int64_t not_before_ms)
 	}
 	if (mastodon_notification_mention(n, &who, &mn) < 0)
 		return -1;
+	if (from_stream && m->backfilling) {
+		free(mn.cursor);
+		mn.cursor = NULL;
+	}
 	if (app_intake(m->base.app, &mn, intake_done, m) != 0) {
 		mention_clear(&mn);
 		return -1;
@@ -244,7 +251,7 @@ backfill_done(void *arg, const struct httpc_result *r)
 		const char *id = jstr(no, "id");
 		if (id == NULL)
 			continue;
-		if (take_notification(m, no, first ? store_now_ms() - m->max_age_ms : 0) != 0)
+		if (take_notification(m, no, first ? store_now_ms() - m->max_age_ms : 0, 0) != 0)
 			log_warn("mastodon", "bad_notification", "source=%s id=%s", log_q(m->base.name),
 			    log_q(id));
 		if (strlen(id) < sizeof(newest) && (newest[0] == '\0' || strlen(id) > strlen(newest) ||
@@ -262,13 +269,16 @@ backfill_done(void *arg, const struct httpc_result *r)
 			    newest[0] ? newest : "0");
 		else
 			st->ops->rollback(st);
+		m->backfilling = 0;
 		free(cursor);
 		return;
 	}
-	if (n >= MASTODON_PAGE && newest[0])
+	if (n >= MASTODON_PAGE && newest[0]) {
 		backfill_from(m, newest);	/* more after this page */
-	else
+	} else {
+		m->backfilling = 0;
 		log_info("mastodon", "backfilled", "source=%s", log_q(m->base.name));
+	}
 	free(cursor);
 }
 
@@ -283,6 +293,7 @@ start_backfill(struct mastodon *m)
 		retry_later(m, err.msg);
 		return;
 	}
+	m->backfilling = 1;
 	backfill_from(m, cursor);
 	free(cursor);
 }
@@ -311,7 +322,7 @@ on_message(void *arg, const char *data, size_t len)
 
 	switch (mastodon_stream_message(data, len, &env, &payload, &error)) {
 	case STREAM_NOTIFICATION:
-		if (take_notification(m, payload, 0) != 0)
+		if (take_notification(m, payload, 0, 1) != 0)
 			log_warn("mastodon", "bad_notification", "source=%s", log_q(m->base.name));
 		break;
 	case STREAM_ERROR:

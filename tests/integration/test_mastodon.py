@@ -165,6 +165,30 @@ def test_kill9_mid_run_exactly_once(ctx):
     assert len(ids) == len(set(ids)) == 150, (len(ids), len(set(ids)))
 
 
+def test_kill9_during_backfill_leaves_no_gap(ctx):
+    """Mentions sent while ackbot is down come back by backfill; if it is killed again while
+    that backfill is still running, mentions the new stream delivered meanwhile must not move
+    the cursor past the gap."""
+    ms = setup(ctx)
+    ctx.kill9()
+    gap = [ms.mention(f"@brand thanks {i}", username=f"g{i}", stream=False) for i in range(5)]
+    ms.notifications_delay = 3.0              # the backfill is slow to answer
+    ctx.start(secret=None)
+    assert ms.wait(lambda: ms.streams, 10 * SLOW), "no stream after restart"
+    live = [ms.mention(f"@brand thanks live {i}", username=f"l{i}") for i in range(5)]
+    assert ms.wait(lambda: len(ms.replies) >= 5, 10 * SLOW), ms.replies
+    assert not any(ms.replies_to(n["status"]["id"]) for n in gap), "backfill was not slow"
+    ctx.kill9()                                # before the backfill came back
+    ms.notifications_delay = 0
+    ctx.start(secret=None)
+    want = {n["status"]["id"] for n in gap + live}
+    assert ms.wait(lambda: want <= {r["in_reply_to_id"] for r in ms.replies}, 15 * SLOW), \
+        [n["status"]["id"] for n in gap if not ms.replies_to(n["status"]["id"])]
+    time.sleep(0.5)
+    ids = [r["in_reply_to_id"] for r in ms.replies]
+    assert len(ids) == len(set(ids)) == 10, ids
+
+
 def test_first_start_skips_old_history(ctx):
     ms = setup(ctx, start=False)
     ms.mention("@brand thanks from long ago", username="old", stream=False,

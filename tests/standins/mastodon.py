@@ -85,6 +85,7 @@ class Mastodon:
         self.stream_paused = False
         self.silent = False             # open sockets, but no frames and no pongs
         self.refuse_upgrades = 0
+        self.notifications_delay = 0.0  # seconds GET /api/v1/notifications takes (a slow backfill)
         self.post_faults = []            # ("status", code) | ("lost",)
         self.upgrades = 0
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -205,6 +206,8 @@ class Mastodon:
                 return self.answer(404, {"error": "Record not found"})
 
             def notifications(self, q):
+                if ms.notifications_delay:
+                    time.sleep(ms.notifications_delay)
                 types = q.get("types[]", [])
                 limit = min(int(q.get("limit", ["40"])[0]), 80)
                 items = [n for n in ms.notifications if not types or n["type"] in types]
