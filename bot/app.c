@@ -67,6 +67,7 @@ struct app {
 	struct intake_item *in_head, **in_tail;
 	struct intake_item *ack_head;	/* committed, answered once synced */
 	int unsynced;		/* committed since the last store sync */
+	int sync_due;		/* sync in the next iteration (replies leave first) */
 	struct in_flight *fl;
 	size_t nfl, capfl;
 	struct done_item *done_head, **done_tail;
@@ -693,16 +694,25 @@ check_cb(uv_check_t *h)
 	flush_done(a);
 	if (a->need_process)
 		process_pending(a);
-	ack_intake(a);		/* the iteration's one fsync, then the acknowledgements */
-	if (a->need_log)
-		flush_log(a);	/* handoff lines only for handoffs already durable */
 	if (a->need_send && !a->closed)
 		send_due(a);
-	if (a->in_head == NULL && a->done_head == NULL && a->ack_head == NULL && !a->need_send &&
-	    !a->need_process &&
-	    !a->need_log)
+	/* The fsync comes one iteration after the commits it covers, so that the replies just
+	 * queued are on the wire first (curl writes them in the next timer phase): a reply
+	 * never waits for the disk; acknowledgements and handoff log lines do. A reply sent
+	 * before a power loss made its mention durable is sent again with the same
+	 * idempotency key, which the platform answers with the first status. */
+	if (a->sync_due) {
+		a->sync_due = 0;
+		ack_intake(a);	/* the iteration's one fsync, then the acknowledgements */
+	}
+	if (a->unsynced || a->ack_head != NULL)
+		a->sync_due = 1;
+	if (a->need_log && !a->unsynced)
+		flush_log(a);	/* handoff lines only for handoffs already durable */
+	if (a->in_head == NULL && a->done_head == NULL && a->ack_head == NULL && !a->sync_due &&
+	    !a->need_send && !a->need_process && !a->need_log)
 		uv_idle_stop(&a->idle);
-	if (a->draining && !a->closed && a->in_head == NULL && a->nfl == 0)
+	if (a->draining && !a->closed && a->in_head == NULL && a->ack_head == NULL && a->nfl == 0)
 		begin_close(a);
 }
 
