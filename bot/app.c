@@ -19,6 +19,7 @@
 #include "store.h"
 
 #define PROCESS_BATCH 256
+#define LOG_BATCH_MS 20	/* one handoff-log fsync per this, not one per mention */
 #define SEND_MAX_IN_FLIGHT 64
 
 struct intake_item {
@@ -60,6 +61,7 @@ struct app {
 	uv_check_t check;	/* after each poll: commit the intake batch, then work */
 	uv_idle_t idle;		/* keeps poll from blocking while work is pending */
 	uv_timer_t work_timer;	/* retries of processing/logging after a store error */
+	uv_timer_t log_timer;	/* handoff log lines go out in batches, every LOG_BATCH_MS */
 	uv_timer_t send_timer;	/* next due reply */
 	uv_timer_t drain_timer;
 	uv_signal_t sig_term, sig_int, sig_hup;
@@ -68,6 +70,7 @@ struct app {
 	struct intake_item *ack_head;	/* committed, answered once synced */
 	int unsynced;		/* committed since the last store sync */
 	int sync_due;		/* sync in the next iteration (replies leave first) */
+	int log_due;		/* the log timer fired: write the handoff log */
 	struct in_flight *fl;
 	size_t nfl, capfl;
 	struct done_item *done_head, **done_tail;
@@ -686,6 +689,15 @@ flush_done(struct app *a)
 static void begin_close(struct app *a);
 
 static void
+log_timer_cb(uv_timer_t *t)
+{
+	struct app *a = t->data;
+
+	a->log_due = 1;
+	wake(a);
+}
+
+static void
 check_cb(uv_check_t *h)
 {
 	struct app *a = h->data;
@@ -707,10 +719,14 @@ check_cb(uv_check_t *h)
 	}
 	if (a->unsynced || a->ack_head != NULL)
 		a->sync_due = 1;
-	if (a->need_log && !a->unsynced)
+	if (a->need_log && !a->log_due && !uv_is_active((uv_handle_t *)&a->log_timer))
+		uv_timer_start(&a->log_timer, log_timer_cb, a->draining ? 0 : LOG_BATCH_MS, 0);
+	if (a->log_due && !a->unsynced) {
+		a->log_due = 0;
 		flush_log(a);	/* handoff lines only for handoffs already durable */
+	}
 	if (a->in_head == NULL && a->done_head == NULL && a->ack_head == NULL && !a->sync_due &&
-	    !a->need_send && !a->need_process && !a->need_log)
+	    !a->need_send && !a->need_process && !a->log_due)
 		uv_idle_stop(&a->idle);
 	if (a->draining && !a->closed && a->in_head == NULL && a->ack_head == NULL && a->nfl == 0)
 		begin_close(a);
@@ -839,6 +855,7 @@ begin_close(struct app *a)
 	a->closed = 1;
 	flush_intake(a);	/* answers still held get theirs (or 503) before the sockets go */
 	flush_done(a);
+	ack_intake(a);		/* after their fsync */
 	if (a->need_log)
 		flush_log(a);
 	uv_stop(&a->loop);
@@ -867,6 +884,7 @@ close_own_handles(struct app *a)
 	close_handle(&a->check);
 	close_handle(&a->idle);
 	close_handle(&a->work_timer);
+	close_handle(&a->log_timer);
 	close_handle(&a->send_timer);
 	close_handle(&a->drain_timer);
 	close_handle(&a->sig_term);
@@ -995,6 +1013,8 @@ app_run(const char *config_path)
 	a->idle.data = a;
 	uv_timer_init(&a->loop, &a->work_timer);
 	a->work_timer.data = a;
+	uv_timer_init(&a->loop, &a->log_timer);
+	a->log_timer.data = a;
 	uv_timer_init(&a->loop, &a->send_timer);
 	a->send_timer.data = a;
 	uv_timer_init(&a->loop, &a->drain_timer);
