@@ -20,6 +20,7 @@
 
 #define PROCESS_BATCH 256
 #define LOG_BATCH_MS 20	/* one handoff-log fsync per this, not one per mention */
+#define MAINT_MS 200	/* store maintenance at most this often */
 #define SEND_MAX_IN_FLIGHT 64
 
 struct intake_item {
@@ -62,6 +63,10 @@ struct app {
 	uv_idle_t idle;		/* keeps poll from blocking while work is pending */
 	uv_timer_t work_timer;	/* retries of processing/logging after a store error */
 	uv_timer_t log_timer;	/* handoff log lines go out in batches, every LOG_BATCH_MS */
+	uv_timer_t maint_timer;	/* store maintenance (checkpoints) in a worker thread */
+	uv_work_t maint_work;
+	int maint_busy, maint_dirty;
+	struct ack_err maint_err;
 	uv_timer_t send_timer;	/* next due reply */
 	uv_timer_t drain_timer;
 	uv_signal_t sig_term, sig_int, sig_hup;
@@ -197,6 +202,7 @@ ack_intake(struct app *a)
 	int synced = 1;
 
 	if (a->unsynced) {
+		a->maint_dirty = 1;
 		ack_err_clear(&err);
 		if (a->store->ops->sync(a->store, &err) != 0) {
 			log_error("inbox", "sync_failed", "error=%s", log_q(err.msg));
@@ -688,6 +694,40 @@ flush_done(struct app *a)
 
 static void begin_close(struct app *a);
 
+/* Store maintenance off the loop: SQLite's checkpoints fsync the database file, which
+ * would otherwise stall whichever commit triggers them. */
+static void
+maint_work_cb(uv_work_t *w)
+{
+	struct app *a = w->data;
+
+	ack_err_clear(&a->maint_err);
+	a->store->ops->maintain(a->store, &a->maint_err);
+}
+
+static void
+maint_after_cb(uv_work_t *w, int status)
+{
+	struct app *a = w->data;
+
+	a->maint_busy = 0;
+	if (status == 0 && a->maint_err.code != 0)
+		log_error("store", "maintenance_failed", "error=%s", log_q(a->maint_err.msg));
+}
+
+static void
+maint_timer_cb(uv_timer_t *t)
+{
+	struct app *a = t->data;
+
+	if (a->maint_busy || !a->maint_dirty || a->closed)
+		return;
+	a->maint_dirty = 0;
+	a->maint_work.data = a;
+	if (uv_queue_work(&a->loop, &a->maint_work, maint_work_cb, maint_after_cb) == 0)
+		a->maint_busy = 1;
+}
+
 static void
 log_timer_cb(uv_timer_t *t)
 {
@@ -885,6 +925,7 @@ close_own_handles(struct app *a)
 	close_handle(&a->idle);
 	close_handle(&a->work_timer);
 	close_handle(&a->log_timer);
+	close_handle(&a->maint_timer);
 	close_handle(&a->send_timer);
 	close_handle(&a->drain_timer);
 	close_handle(&a->sig_term);
@@ -1015,6 +1056,9 @@ app_run(const char *config_path)
 	a->work_timer.data = a;
 	uv_timer_init(&a->loop, &a->log_timer);
 	a->log_timer.data = a;
+	uv_timer_init(&a->loop, &a->maint_timer);
+	a->maint_timer.data = a;
+	uv_timer_start(&a->maint_timer, maint_timer_cb, MAINT_MS, MAINT_MS);
 	uv_timer_init(&a->loop, &a->send_timer);
 	a->send_timer.data = a;
 	uv_timer_init(&a->loop, &a->drain_timer);

@@ -80,6 +80,10 @@ struct store_ops {
 	 * every commit is durable by itself. */
 	int  (*defer_sync)(struct store *st, int on, struct ack_err *err);
 	int  (*sync)(struct store *st, struct ack_err *err);
+	/* Background maintenance (SQLite: copying the write-ahead log into the database),
+	 * meant for a worker thread: it uses its own connection and may run while the other
+	 * calls go on, one call at a time. With defer_sync on it is the only checkpointer. */
+	int  (*maintain)(struct store *st, struct ack_err *err);
 
 	int  (*mention_put)(struct store *st, struct mention *m, int *is_dup, struct ack_err *err);
 	int  (*mention_pending)(struct store *st, size_t limit, struct mention **out, size_t *n,

@@ -135,7 +135,15 @@ struct store_sqlite {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_MAX];
 	int readonly;
+	char *path;
+	sqlite3 *bg;		/* sqlite_maintain's own connection (a worker thread's) */
+	int deferred;		/* defer_sync on: checkpoints are sqlite_maintain's */
+	int wal_frames;		/* frames in the WAL after the last commit */
 };
+
+/* Past this many frames (about 40 MiB) the writer checkpoints itself, between two of its
+ * transactions, so that the WAL restarts even if the background never catches up. */
+#define WAL_FRAMES_MAX 10000
 
 static int
 db_fail(struct store_sqlite *s, struct ack_err *err, const char *what)
@@ -256,6 +264,10 @@ sqlite_open(struct store **out, const char *path, int readonly, struct ack_err *
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
 	s->base.ops = &store_sqlite_ops;
 	s->readonly = readonly;
+	if ((s->path = strdup(path)) == NULL) {
+		free(s);
+		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	}
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		ack_fail(err, ACK_EIO, "cannot open store %s: %s", path,
 		    s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -288,7 +300,9 @@ sqlite_close(struct store *st)
 		return;
 	for (int i = 0; i < Q_MAX; i++)
 		sqlite3_finalize(s->q[i]);
+	sqlite3_close(s->bg);
 	sqlite3_close(s->db);
+	free(s->path);
 	free(s);
 }
 
@@ -312,7 +326,14 @@ sqlite_begin(struct store *st, struct ack_err *err)
 static int
 sqlite_commit(struct store *st, struct ack_err *err)
 {
-	return simple(st, Q_COMMIT, err, "commit");
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	int rc = simple(st, Q_COMMIT, err, "commit");
+
+	if (rc == 0 && s->deferred && s->wal_frames > WAL_FRAMES_MAX) {
+		sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		s->wal_frames = 0;
+	}
+	return rc;
 }
 
 static void
@@ -322,6 +343,13 @@ sqlite_rollback(struct store *st)
 
 	if (!sqlite3_get_autocommit(s->db))
 		simple(st, Q_ROLLBACK, NULL, "rollback");
+}
+
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	((struct store_sqlite *)arg)->wal_frames = frames;
+	return SQLITE_OK;
 }
 
 static int
@@ -338,6 +366,37 @@ sqlite_defer_sync(struct store *st, int on, struct ack_err *err)
 		sqlite3_free(msg);
 		return ACK_EIO;
 	}
+	/* checkpoints (with their fsyncs of the database file) leave the writer's commits:
+	 * sqlite_maintain runs them from a worker thread */
+	s->deferred = on;
+	if (on)
+		sqlite3_wal_hook(s->db, wal_hook, s);
+	else
+		sqlite3_wal_autocheckpoint(s->db, 1000);
+	return 0;
+}
+
+static int
+sqlite_maintain(struct store *st, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	int rc;
+
+	if (s->bg == NULL) {
+		if (sqlite3_open_v2(s->path, &s->bg, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+		    NULL) != SQLITE_OK) {
+			ack_fail(err, ACK_EIO, "store: checkpoint connection: %s",
+			    s->bg ? sqlite3_errmsg(s->bg) : "out of memory");
+			sqlite3_close(s->bg);
+			s->bg = NULL;
+			return ACK_EIO;
+		}
+		sqlite3_busy_timeout(s->bg, 1000);
+	}
+	/* PASSIVE: copies what no reader needs, never waits for the writer */
+	rc = sqlite3_wal_checkpoint_v2(s->bg, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return ack_fail(err, ACK_EIO, "store: checkpoint: %s", sqlite3_errmsg(s->bg));
 	return 0;
 }
 
@@ -911,6 +970,7 @@ const struct store_ops store_sqlite_ops = {
 	.rollback = sqlite_rollback,
 	.defer_sync = sqlite_defer_sync,
 	.sync = sqlite_sync,
+	.maintain = sqlite_maintain,
 	.mention_put = sqlite_mention_put,
 	.mention_pending = sqlite_mention_pending,
 	.mention_finish = sqlite_mention_finish,
