@@ -1021,6 +1021,8 @@ app_run(const char *config_path)
 		log_error("main", "start_failed", "error=%s", log_q(err.msg));
 		goto out_store;
 	}
+	/* the thread pool does store maintenance only: one thread (one malloc arena) is enough */
+	setenv("UV_THREADPOOL_SIZE", "1", 0);
 	uv_loop_init(&a->loop);
 	if (http_open(&a->http, &a->loop, &err) != 0 || httpc_open(&a->httpc, &a->loop, &err) != 0) {
 		log_error("main", "start_failed", "error=%s", log_q(err.msg));

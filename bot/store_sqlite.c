@@ -369,6 +369,9 @@ sqlite_defer_sync(struct store *st, int on, struct ack_err *err)
 	/* checkpoints (with their fsyncs of the database file) leave the writer's commits:
 	 * sqlite_maintain runs them from a worker thread */
 	s->deferred = on;
+	/* the daemon touches recent rows only: a 1 MiB page cache is plenty */
+	sqlite3_exec(s->db, on ? "PRAGMA cache_size = -1024" : "PRAGMA cache_size = -2000", NULL,
+	    NULL, NULL);
 	if (on)
 		sqlite3_wal_hook(s->db, wal_hook, s);
 	else
