@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,21 +24,15 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "standins"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 import receiver as receiver_mod  # noqa: E402
 import webhooks  # noqa: E402
+from integration.daemon import free_port  # noqa: E402
 
 SECRET = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 TEXTS = ["@brand thanks so much, the order arrived early!", "@brand my order #A12345 arrived broken",
          "@brand where is my package? ordered 2 weeks ago", "@brand love the new colours 😍",
          "@brand I want a refund for order #B77812, it never came"]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def pct(v, p):
@@ -113,30 +106,12 @@ sources:
 class Client:
     """One keep-alive connection posting signed mentions."""
     def __init__(self, port):
-        self.port = port
-        self.c = None
+        self.ka = webhooks.KeepAlive(port, timeout=30)
 
     def post(self, body, msg_id):
         h = {"content-type": "application/json"}
         h.update(webhooks.sign(SECRET, msg_id, body))
-        for attempt in range(3):
-            try:
-                if self.c is None:
-                    self.c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                t0 = time.perf_counter()
-                self.c.request("POST", "/hooks/generic", body=body, headers=h)
-                r = self.c.getresponse()
-                r.read()
-                dt = time.perf_counter() - t0
-                if r.getheader("connection", "").lower() == "close":
-                    self.c.close()
-                    self.c = None
-                return r.status, dt
-            except (OSError, http.client.HTTPException):
-                if self.c:
-                    self.c.close()
-                self.c = None
-        raise SystemExit("webhook post failed three times")
+        return self.ka.request(body, h)
 
 
 def body_for(i, run):

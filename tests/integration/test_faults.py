@@ -1,6 +1,5 @@
 """Faults the platforms and the people on them throw at ackbot: retry storms, a stalled reply
 API, ReDoS, hostile request bodies, a flood from one author."""
-import http.client
 import json
 import os
 import socket
@@ -25,32 +24,8 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS")
 
 
-class Conn:
-    """A keep-alive client that reconnects when the server closes."""
-    def __init__(self, port):
-        self.port, self.c = port, None
-
-    def request(self, body, headers, path="/hooks/generic", closed_ok=False):
-        for _ in range(3):
-            try:
-                if self.c is None:
-                    self.c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10 * SLOW)
-                t0 = time.perf_counter()
-                self.c.request("POST", path, body=body, headers=headers)
-                r = self.c.getresponse()
-                r.read()
-                dt = time.perf_counter() - t0
-                if r.getheader("connection", "").lower() == "close" or r.status >= 400:
-                    self.c.close()
-                    self.c = None
-                return r.status, dt
-            except (OSError, http.client.HTTPException):
-                if self.c:
-                    self.c.close()
-                self.c = None
-                if closed_ok:       # headers beyond the server's header space: cut off
-                    return None, 0.0
-        raise AssertionError("the webhook endpoint stopped answering")
+def Conn(port):
+    return webhooks.KeepAlive(port, timeout=10 * SLOW)
 
 
 def signed(body, msg_id):

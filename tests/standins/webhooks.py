@@ -94,6 +94,37 @@ def post(url, body, secret, msg_id=None, timeout=10):
         return e.code, e.read().decode()
 
 
+class KeepAlive:
+    """One keep-alive connection for posting webhooks; reconnects when the server closes
+    (or answers 4xx/5xx, after which it may close). request() -> (status, seconds); status
+    None when closed_ok and the server cut the connection without an answer."""
+    def __init__(self, port, host="127.0.0.1", timeout=10):
+        self.host, self.port, self.timeout, self.c = host, port, timeout, None
+
+    def request(self, body, headers, path="/hooks/generic", closed_ok=False):
+        import http.client
+        for _ in range(3):
+            try:
+                if self.c is None:
+                    self.c = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                t0 = time.perf_counter()
+                self.c.request("POST", path, body=body, headers=headers)
+                r = self.c.getresponse()
+                r.read()
+                dt = time.perf_counter() - t0
+                if r.getheader("connection", "").lower() == "close" or r.status >= 400:
+                    self.c.close()
+                    self.c = None
+                return r.status, dt
+            except (OSError, http.client.HTTPException):
+                if self.c:
+                    self.c.close()
+                self.c = None
+                if closed_ok:
+                    return None, 0.0
+        raise OSError("the webhook endpoint stopped answering")
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "selftest":
         selftest()
