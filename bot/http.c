@@ -1,6 +1,11 @@
 /* http.c - HTTP listeners on libwebsockets (libuv event lib, foreign loop). One protocol
  * callback; bodies arrive in pieces and the handler runs at BODY_COMPLETION; answers are
- * written from HTTP_WRITEABLE, so a handler may answer later (after a store commit). */
+ * written from HTTP_WRITEABLE, so a handler may answer later (after a store commit).
+ *
+ * A request has up to two references: its connection's (pss->req == r, r->wsi != NULL)
+ * and its owner's (r->held, from http_req_hold to the owner's http_respond). It is freed
+ * when both are gone. Every live request is on the server's list, so http_drain can answer
+ * the held ones and http_close can free whatever is left. */
 #include "http.h"
 
 #include <libwebsockets.h>
@@ -13,6 +18,7 @@
 #include "metrics.h"
 
 struct listener {
+	struct http_server *srv;
 	struct http_listener_conf conf;
 	char *name;
 	size_t nheaders;
@@ -25,11 +31,14 @@ struct http_server {
 	struct lws_context *ctx;
 	struct listener *listeners;
 	struct lws_protocols protocols[2];
+	struct http_req *reqs;	/* every live request, newest first */
+	int draining;		/* http_drain was called: holds are answered 503 at once */
 };
 
 struct http_req {
 	struct listener *l;
-	struct lws *wsi;	/* NULL once the connection is gone */
+	struct http_req *prev, *next;	/* on l->srv->reqs */
+	struct lws *wsi;	/* NULL once the connection is gone or done with it */
 	char method[8];
 	char path[512];
 	char **hdr;		/* values, parallel to l->conf.headers */
@@ -37,8 +46,8 @@ struct http_req {
 	char *body;
 	size_t len, cap;
 	int too_big;
-	int held;
-	int responded;
+	int held;		/* the owner still has it: its http_respond is due */
+	int responded;		/* an answer is queued or written (the owner's or http_drain's) */
 	int close_after;
 	int status;
 	char ctype[64];
@@ -75,6 +84,84 @@ req_free(struct http_req *r)
 	free(r);
 }
 
+static void
+req_link(struct http_server *s, struct http_req *r)
+{
+	r->prev = NULL;
+	r->next = s->reqs;
+	if (s->reqs != NULL)
+		s->reqs->prev = r;
+	s->reqs = r;
+}
+
+static void
+req_unlink(struct http_server *s, struct http_req *r)
+{
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else if (s->reqs == r)
+		s->reqs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+}
+
+/* Frees r once neither its connection nor its owner refers to it. Returns 1 if freed. */
+static int
+req_release(struct http_req *r)
+{
+	if (r->wsi != NULL || r->held)
+		return 0;
+	req_unlink(r->l->srv, r);
+	req_free(r);
+	return 1;
+}
+
+/* The connection lets go of r (closed, protocol dropped, answer written, or shutdown). */
+static void
+req_detach(struct http_req *r)
+{
+	if (r->wsi != NULL) {
+		struct pss *pss = lws_wsi_user(r->wsi);
+		if (pss != NULL && pss->req == r)
+			pss->req = NULL;
+		r->wsi = NULL;
+	}
+}
+
+/* Copies the answer and asks lws for a WRITEABLE callback. */
+static void
+queue_answer(struct http_req *r, int status, const char *content_type, const char *body,
+    size_t len)
+{
+	r->responded = 1;
+	if (r->wsi == NULL)	/* nobody to answer */
+		return;
+	r->status = status;
+	snprintf(r->ctype, sizeof(r->ctype), "%s", content_type);
+	free(r->resp);
+	r->resp = malloc(LWS_PRE + len + 1);
+	if (r->resp != NULL) {
+		memcpy(r->resp + LWS_PRE, body, len);
+		r->resp_len = len;
+	} else {
+		r->status = 500;
+		r->resp_len = 0;
+		r->close_after = 1;
+	}
+	lws_callback_on_writable(r->wsi);
+}
+
+#define DRAIN_BODY "{\"error\":\"shutting down, retry later\"}\n"
+
+/* The server answers a held request itself; its owner's http_respond will only release it. */
+static void
+answer_draining(struct http_req *r)
+{
+	r->close_after = 1;	/* no keep-alive with a server that is going away */
+	queue_answer(r, 503, "application/json", DRAIN_BODY, sizeof(DRAIN_BODY) - 1);
+}
+
 const char *http_req_method(const struct http_req *r) { return r->method; }
 const char *http_req_path(const struct http_req *r) { return r->path; }
 const char *http_req_listener(const struct http_req *r) { return r->l->name; }
@@ -101,28 +188,21 @@ void
 http_req_hold(struct http_req *r)
 {
 	r->held = 1;
+	if (r->l->srv->draining && !r->responded)
+		answer_draining(r);
 }
 
 void
 http_respond(struct http_req *r, int status, const char *content_type, const char *body,
     size_t len)
 {
-	if (r->wsi == NULL) {		/* the client went away while we worked */
-		req_free(r);
-		return;
-	}
-	r->status = status;
-	snprintf(r->ctype, sizeof(r->ctype), "%s", content_type);
-	r->resp = malloc(LWS_PRE + len + 1);
-	if (r->resp != NULL) {
-		memcpy(r->resp + LWS_PRE, body, len);
-		r->resp_len = len;
-	} else {
-		r->status = 500;
-		r->close_after = 1;
-	}
-	r->responded = 1;
-	lws_callback_on_writable(r->wsi);
+	int answered = r->responded;
+
+	r->held = 0;		/* the owner is done with r */
+	if (!answered)
+		queue_answer(r, status, content_type, body, len);
+	/* else: answered already (503 by http_drain): this answer is dropped, r released */
+	req_release(r);		/* frees r if the client went away while we worked */
 }
 
 static int
@@ -191,6 +271,7 @@ req_new(struct lws *wsi, struct listener *l, const char *uri)
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 	    strtoull(cl, NULL, 10) > l->conf.body_limit)
 		r->too_big = 1;
+	req_link(l->srv, r);
 	return r;
 }
 
@@ -268,10 +349,9 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		if (l == NULL)
 			return -1;
 		if (pss->req != NULL) {		/* a pipelined request before we answered */
-			pss->req->wsi = NULL;
-			if (!pss->req->held)
-				req_free(pss->req);
-			pss->req = NULL;
+			r = pss->req;
+			req_detach(r);
+			req_release(r);
 		}
 		r = req_new(wsi, l, in);
 		if (r == NULL)
@@ -323,11 +403,14 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		r = pss->req;
 		if (r == NULL || !r->responded)
 			return 0;
-		pss->req = NULL;
 		{
 			int close_after = r->close_after;
 			int rc = write_answer(wsi, r);
-			req_free(r);
+			req_detach(r);		/* written: the connection is done with r */
+			free(r->resp);
+			r->resp = NULL;
+			r->resp_len = 0;
+			req_release(r);		/* unless its owner still holds it (http_drain) */
 			if (rc != 0 || close_after)
 				return -1;
 		}
@@ -336,16 +419,18 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, voi
 		return 0;
 
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if (pss == NULL)	/* closed before its headers were complete (a header flood) */
-			return 0;
-		r = pss->req;
-		pss->req = NULL;
-		if (r != NULL) {
-			r->wsi = NULL;
-			if (!r->held || r->responded)
-				req_free(r);
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		/* Either can come first on a close; DROP_PROTOCOL also comes when lws rebinds
+		 * the connection for its next request and frees pss: the request must not keep
+		 * pointing at it. A request its owner holds stays until its http_respond. */
+		if (pss != NULL && pss->req != NULL) {	/* NULL: closed before its headers were complete */
+			r = pss->req;
+			req_detach(r);
+			req_release(r);
 		}
-		return 0;
+		if (reason == LWS_CALLBACK_CLOSED_HTTP)
+			return 0;
+		break;
 
 	default:
 		break;
@@ -414,6 +499,7 @@ http_listen(struct http_server *s, const struct http_listener_conf *c, struct ac
 	l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	l->srv = s;
 	l->conf = *c;
 	l->name = strdup(c->name);
 	if (l->name == NULL) {
@@ -454,11 +540,64 @@ http_lws_context(struct http_server *s)
 }
 
 void
-http_close(struct http_server *s)
+http_drain(struct http_server *s)
 {
+	size_t n = 0;
+
 	if (s == NULL)
 		return;
+	s->draining = 1;
+	for (struct http_req *r = s->reqs, *next; r != NULL; r = next) {
+		next = r->next;
+		if (r->held && !r->responded) {
+			if (r->wsi != NULL)
+				n++;
+			answer_draining(r);
+		}
+	}
+	if (n > 0)
+		log_warn("http", "drain", "answered_503=%zu", n);
+}
+
+int
+http_pending(const struct http_server *s)
+{
+	int n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (const struct http_req *r = s->reqs; r != NULL; r = r->next)
+		if (r->wsi != NULL && (r->held || r->responded))
+			n++;	/* an answer to wait for, or one queued and not yet written */
+	return n;
+}
+
+void
+http_close(struct http_server *s)
+{
+	size_t lost = 0;
+
+	if (s == NULL)
+		return;
+	http_drain(s);
+	/* Best effort for what the loop did not get to write: write it now, outside
+	 * HTTP_WRITEABLE (what a full socket does not take is lost with the context). Then no
+	 * connection refers to a request any more, whatever lws calls back during or after its
+	 * destruction (CLOSED_HTTP, HTTP_DROP_PROTOCOL find pss->req NULL). */
+	for (struct http_req *r = s->reqs; r != NULL; r = r->next) {
+		if (r->wsi != NULL && r->responded && write_answer(r->wsi, r) != 0)
+			lost++;
+		req_detach(r);
+	}
+	if (lost > 0)
+		log_warn("http", "answers_lost", "n=%zu", lost);
 	lws_context_destroy(s->ctx);
+	/* what is left: held requests whose owner never answered, requests mid-body */
+	while (s->reqs != NULL) {
+		struct http_req *r = s->reqs;
+		req_unlink(s, r);
+		req_free(r);
+	}
 	while (s->listeners != NULL) {
 		struct listener *l = s->listeners;
 		s->listeners = l->next;

@@ -31,7 +31,22 @@ struct http_listener_conf {
 
 int  http_open(struct http_server **out, uv_loop_t *loop, struct ack_err *err);
 int  http_listen(struct http_server *s, const struct http_listener_conf *c, struct ack_err *err);
-/* Destroys the lws context; requests still held are answered 503 and freed first. */
+/* Shutdown, step 1: every request held and not answered yet is answered now with 503
+ * {"error":"shutting down, retry later"} (application/json, Connection: close), and from
+ * now on a request is answered so the moment it is held (http_req_hold). Its owner still
+ * calls http_respond() once, as always: that answer is dropped and the call only releases
+ * the request. New requests still reach their handlers (which answer 503 themselves).
+ * NULL-safe, may be called more than once. */
+void http_drain(struct http_server *s);
+/* Requests with an answer still to wait for or to write: held and not answered, or
+ * answered and not yet handed to the socket. Shutdown, step 2: run the loop until this is
+ * 0 (with a time bound), then http_close(). NULL-safe. */
+int  http_pending(const struct http_server *s);
+/* Shutdown, step 3: destroys the lws context; requests still held are answered 503 and
+ * freed first (http_drain(), then answers not yet written are written at once, best
+ * effort: without the loop to wait for the socket, what it does not take is lost). Every
+ * request is freed, including held ones whose owner has not called http_respond(): after
+ * http_close no http_req_* function or http_respond() may be called on any request. */
 void http_close(struct http_server *s);	/* NULL-safe */
 
 const char *http_req_method(const struct http_req *r);	/* "GET", "POST", ... */
@@ -43,10 +58,15 @@ const char *http_req_listener(const struct http_req *r);
 const char *http_req_peer(const struct http_req *r);	/* peer address, for logs */
 int64_t     http_req_start_us(const struct http_req *r);	/* monotonic, headers received */
 
-/* The handler keeps req past its return; it must call http_respond() later. */
+/* The handler keeps req past its return; it must call http_respond() later (exactly once,
+ * before http_close). After http_drain() the server answers it 503 at once; the owner's
+ * http_respond() is still due and only releases it. */
 void http_req_hold(struct http_req *r);
-/* Sends the answer (copied) and releases req. If the client went away meanwhile this
- * just frees req. Never call twice. */
+/* Sends the answer (copied) and releases req: the caller must not touch req afterwards.
+ * If the client went away meanwhile, or the request was answered already (503 by
+ * http_drain), the answer is dropped and req just released: one answer is written per
+ * request, never two. Call it once per request: a held request stays valid until then,
+ * an unheld one only until the handler returns. */
 void http_respond(struct http_req *r, int status, const char *content_type, const char *body,
     size_t len);
 

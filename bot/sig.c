@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
@@ -48,7 +49,10 @@ sig_key_parse(struct sig_key *k, const char *secret, struct ack_err *err)
 	return 0;
 }
 
-static void
+/* HMAC-SHA256(key, "id.ts.body") into out. Returns 0, or -1 if OpenSSL cannot compute it
+ * (no HMAC or SHA256 in the library context, out of memory): then out is all zeros and must
+ * not be used, neither to sign nor to compare. */
+static int
 mac(const struct sig_key *k, const char *id, const char *ts, const void *body, size_t len,
     unsigned char out[32])
 {
@@ -56,20 +60,27 @@ mac(const struct sig_key *k, const char *id, const char *ts, const void *body, s
 	EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
 	OSSL_PARAM params[2];
 	size_t outl = 0;
+	int ok;
 
 	memset(out, 0, 32);
-	params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
 	params[1] = OSSL_PARAM_construct_end();
-	if (c != NULL && EVP_MAC_init(c, k->key, k->len, params) == 1) {
-		EVP_MAC_update(c, (const unsigned char *)id, strlen(id));
-		EVP_MAC_update(c, (const unsigned char *)".", 1);
-		EVP_MAC_update(c, (const unsigned char *)ts, strlen(ts));
-		EVP_MAC_update(c, (const unsigned char *)".", 1);
-		EVP_MAC_update(c, body, len);
-		EVP_MAC_final(c, out, &outl, 32);
-	}
+	ok = c != NULL && EVP_MAC_init(c, k->key, k->len, params) == 1 &&
+	    EVP_MAC_update(c, (const unsigned char *)id, strlen(id)) == 1 &&
+	    EVP_MAC_update(c, (const unsigned char *)".", 1) == 1 &&
+	    EVP_MAC_update(c, (const unsigned char *)ts, strlen(ts)) == 1 &&
+	    EVP_MAC_update(c, (const unsigned char *)".", 1) == 1 &&
+	    EVP_MAC_update(c, body, len) == 1 &&
+	    EVP_MAC_final(c, out, &outl, 32) == 1 && outl == 32;
 	EVP_MAC_CTX_free(c);
 	EVP_MAC_free(m);
+	if (!ok) {
+		OPENSSL_cleanse(out, 32);
+		/* leave no stale entry for the TLS code on this thread (SSL_get_error reads it) */
+		ERR_clear_error();
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -78,7 +89,10 @@ sig_sign(const struct sig_key *k, const char *id, const char *ts, const void *bo
 {
 	unsigned char d[32];
 
-	mac(k, id, ts, body, len, d);
+	if (mac(k, id, ts, body, len, d) != 0) {
+		out[0] = '\0';	/* nothing a receiver could mistake for a signature */
+		return -1;
+	}
 	memcpy(out, "v1,", 3);
 	EVP_EncodeBlock((unsigned char *)out + 3, d, 32);	/* 44 characters + NUL */
 	return 0;
@@ -102,7 +116,8 @@ sig_verify(const struct sig_key *k, const char *id, const char *ts, const char *
 	t = strtoll(ts, &end, 10);
 	if (*end != '\0' || p - ts > 12 || t < now_s - tolerance_s || t > now_s + tolerance_s)
 		return SIG_ETIMESTAMP;
-	mac(k, id, ts, body, len, want);
+	if (mac(k, id, ts, body, len, want) != 0)
+		return SIG_EINTERNAL;	/* fail closed: never compare against a MAC we lack */
 	p = sigs;
 	while (*p) {
 		const char *e;
@@ -131,6 +146,7 @@ sig_strerror(int rc)
 	case SIG_EMISSING: return "missing webhook-id, webhook-timestamp or webhook-signature header";
 	case SIG_ETIMESTAMP: return "webhook-timestamp outside the tolerance";
 	case SIG_EMISMATCH: return "no valid signature";
+	case SIG_EINTERNAL: return "cannot compute the signature";
 	default: return "unknown";
 	}
 }

@@ -19,7 +19,8 @@ struct sig_key {
 /* Decodes "whsec_<base64>" (the prefix is optional) into k. */
 int sig_key_parse(struct sig_key *k, const char *secret, struct ack_err *err);
 
-/* Writes "v1,<base64 HMAC-SHA256(key, id.ts.body)>" into out. */
+/* Writes "v1,<base64 HMAC-SHA256(key, id.ts.body)>" into out and returns 0; returns -1
+ * (out is then "") if OpenSSL cannot compute the MAC: the caller must not send. */
 int sig_sign(const struct sig_key *k, const char *id, const char *ts, const void *body,
     size_t len, char out[SIG_LEN]);
 
@@ -28,10 +29,12 @@ enum {
 	SIG_EMISSING = -1,	/* a header is missing or empty */
 	SIG_ETIMESTAMP = -2,	/* not an integer, or outside the tolerance */
 	SIG_EMISMATCH = -3,	/* no v1 entry matches */
+	SIG_EINTERNAL = -4,	/* the MAC cannot be computed (OpenSSL failed): rejected */
 };
 
 /* Checks a webhook-signature header (space-separated "v1,<b64>" entries; any match is
- * enough) in constant time, and the timestamp against now_s +- tolerance_s. */
+ * enough) in constant time, and the timestamp against now_s +- tolerance_s. Returns SIG_OK
+ * only when a MAC was computed and matched: if it cannot be computed, SIG_EINTERNAL. */
 int sig_verify(const struct sig_key *k, const char *id, const char *ts, const char *sigs,
     const void *body, size_t len, int64_t now_s, int64_t tolerance_s);
 

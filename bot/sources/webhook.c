@@ -206,6 +206,13 @@ handle(struct http_req *req, void *arg)
 	rc = sig_verify(&w->key, http_req_header(req, "webhook-id"),
 	    http_req_header(req, "webhook-timestamp"), http_req_header(req, "webhook-signature"),
 	    body, len, (int64_t)time(NULL), w->tolerance_ms / 1000);
+	if (rc == SIG_EINTERNAL) {
+		/* our fault, not the sender's: it retries later, nothing is accepted unchecked */
+		log_error("webhook", "signature_error", "source=%s why=%s", log_q(w->base.name),
+		    log_q(sig_strerror(rc)));
+		answer_error(req, w, 503, "cannot check the signature now, retry later");
+		return;
+	}
 	if (rc != SIG_OK) {
 		answer_error(req, w, 401, sig_strerror(rc));
 		return;
@@ -420,7 +427,11 @@ webhook_send(struct source *s, const struct reply *r, struct ack_err *err)
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
 	}
 	snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
-	sig_sign(&w->key, r->idem_key, ts, body, strlen(body), sig);
+	if (sig_sign(&w->key, r->idem_key, ts, body, strlen(body), sig) != 0) {
+		free(body);
+		source_send_done(c);
+		return ack_fail(err, ACK_EIO, "cannot sign the reply (OpenSSL failed)");
+	}
 	h[0] = (struct httpc_header){ "Content-Type", "application/json" };
 	h[1] = (struct httpc_header){ "webhook-id", r->idem_key };
 	h[2] = (struct httpc_header){ "webhook-timestamp", ts };
