@@ -22,7 +22,7 @@ LIBOBJS  = $(filter-out $(BUILD)/bot/main.o,$(OBJS))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps fuzz-deps run test asan valgrind fuzz bench install uninstall clean
+.PHONY: all deps test-deps fuzz-deps run test asan valgrind fuzz torture crash diskfull bench install uninstall clean
 
 all: deps
 	@$(MAKE) --no-print-directory $(BUILD)/ackbot
@@ -68,6 +68,20 @@ valgrind: test-deps all
 	@$(MAKE) --no-print-directory $(UNIT_BINS)
 	@ACKBOT_NO_JIT=1 ACKBOT_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --suppressions=$(CURDIR)/tests/valgrind.supp" \
 		/usr/bin/python3 tests/run.py --build $(BUILD) --valgrind $(TESTFLAGS)
+
+# The store-fault torture run: a build whose store fails its Nth call (BUSY, FULL, IOERR)
+# over a scripted webhook + Mastodon scenario, for many N (TORTUREFLAGS=--full: every N).
+torture: test-deps
+	@$(MAKE) --no-print-directory BUILD=build-torture CFLAGS="-O1 -g -DACKBOT_TORTURE" build-torture/ackbot
+	@/usr/bin/python3 tests/torture/torture.py --build build-torture $(TORTUREFLAGS)
+
+# kill -9 at 50+ random points over 10,000 mentions (webhook and Mastodon at once).
+crash: test-deps all
+	@/usr/bin/python3 tests/torture/crash.py --build $(BUILD) $(CRASHFLAGS)
+
+# The data directory on a small tmpfs (needs root): 503s while full, resumes by itself.
+diskfull: test-deps all
+	@/usr/bin/python3 tests/torture/diskfull.py --build $(BUILD) $(DISKFULLFLAGS)
 
 # libFuzzer targets (clang): each runs FUZZ_SECONDS on its committed seeds
 # (tests/fuzz/corpus/NAME); new finds go to build-fuzz/corpus/NAME, crashes to build-fuzz/.

@@ -11,12 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "daemon.h"
 #include "config.h"
 #include "handoff.h"
 #include "intents.h"
 #include "log.h"
 #include "pipeline.h"
+#include "render.h"
 #include "source.h"
 #include "store.h"
 #include "text.h"
@@ -123,7 +124,7 @@ validate_sources(struct config *c, struct diag *d)
 		struct source *s = NULL;
 		if (ops == NULL) {
 			diag_add(d, DIAG_ERROR, c->path, c->sources[i].line, c->sources[i].col,
-			    "known types: console, webhook", "unknown source type '%s'", c->sources[i].type);
+			    source_type_hint(), "unknown source type '%s'", c->sources[i].type);
 			continue;
 		}
 		if (ops->configure(&s, NULL, &c->sources[i], c, d) == 0 && s != NULL) {
@@ -233,12 +234,12 @@ test_one(const struct config *c, const struct intents *in, const char *text, con
 	memset(&f, 0, sizeof(f));
 	f.is_supporter = supporter;
 	ack_err_clear(&err);
-	if (pipeline_plan(c, in, &m, &f, 0, &p, &err) != 0) {
+	if (decide_plan(c, in, &m, &f, 0, &p, &err) != 0) {
 		fprintf(stderr, "ackbot: %s\n", err.msg);
 		return;
 	}
 	if (p.tmpl != NULL)
-		reply = pipeline_render(&p, &m, p.handoff ? ticket : NULL, 500, &err);
+		reply = render_reply(&p, &m, p.handoff ? ticket : NULL, 500, &err);
 	if (as_json) {
 		json_t *o = json_object(), *caps = json_object();
 		char *s;
@@ -285,7 +286,7 @@ test_one(const struct config *c, const struct intents *in, const char *text, con
 	}
 	fflush(stdout);
 	free(reply);
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 }
 
 static int
@@ -531,7 +532,7 @@ cmd_run(int argc, char **argv)
 		return rc;
 	if (first < argc)
 		return usage_error(usage_run, "unexpected argument '%s'", argv[first]);
-	return app_run(config);
+	return daemon_run(config);
 }
 
 int

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "source.h"
 #include "yamlpos.h"
 
 int
@@ -211,7 +212,7 @@ parse_sources(struct ydoc *y, yaml_node_t *list, struct config *c, struct diag *
 		s->cooldown_ms = -1;
 		tn = ymap_get(y, e, "type", NULL);
 		if (tn == NULL || ynode_str(tn) == NULL || *ynode_str(tn) == '\0') {
-			diag_add(d, DIAG_ERROR, y->file, s->line, s->col, "known types: console, webhook",
+			diag_add(d, DIAG_ERROR, y->file, s->line, s->col, source_type_hint(),
 			    "a source needs a 'type'");
 			continue;
 		}

@@ -1,21 +1,12 @@
-/* handoff.c - handoff JSON and the JSON-lines log (append, fsync, then mark logged). */
+/* handoff.c - handoff records as JSON (the CLI, the handoff log). */
 #include "handoff.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "intents.h"
-
-struct handoff_log {
-	int fd;
-	char *path;
-};
 
 void
 handoff_format_time(int64_t ms, char *buf, size_t len)
@@ -77,150 +68,4 @@ handoff_to_json(const struct handoff *h)
 	}
 	json_object_set_new(o, "note", str_or_null(h->note));
 	return o;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-int
-handoff_log_open(struct handoff_log **out, const char *path, struct ack_err *err)
-{
-	struct handoff_log *l;
-
-	*out = NULL;
-	l = calloc(1, sizeof(*l));
-	if (l == NULL || (l->path = strdup(path)) == NULL) {
-		free(l);
-		return ack_fail(err, ACK_ENOMEM, "out of memory");
-	}
-	l->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (l->fd < 0) {
-		ack_fail(err, ACK_EIO, "cannot open handoff log %s: %s", path, strerror(errno));
-		free(l->path);
-		free(l);
-		return ACK_EIO;
-	}
-	{
-		/* a line cut short by a crash is closed, so the next one starts clean */
-		struct stat sb;
-		char last = '\n';
-		if (fstat(l->fd, &sb) == 0 && sb.st_size > 0 &&
-		    pread(l->fd, &last, 1, sb.st_size - 1) == 1 && last != '\n' &&
-		    write_all(l->fd, "\n", 1) != 0) {
-			ack_fail(err, ACK_EIO, "writing handoff log %s: %s", path, strerror(errno));
-			handoff_log_close(l);
-			return ACK_EIO;
-		}
-	}
-	*out = l;
-	return 0;
-}
-
-void
-handoff_log_close(struct handoff_log *l)
-{
-	if (l == NULL)
-		return;
-	close(l->fd);
-	free(l->path);
-	free(l);
-}
-
-/* 1 if the file already holds a line for ticket (start-up recovery only). */
-static int
-file_has_ticket(const char *path, const char *ticket)
-{
-	char needle[64], line[8192];
-	FILE *f = fopen(path, "r");
-	int found = 0;
-
-	if (f == NULL)
-		return 0;
-	snprintf(needle, sizeof(needle), "\"ticket\":\"%s\"", ticket);
-	while (!found && fgets(line, sizeof(line), f) != NULL) {
-		size_t n = strlen(line);
-		/* only a whole line counts: a crash may have cut the last one short */
-		if (n >= 2 && line[n - 1] == '\n' && line[n - 2] == '}' && strstr(line, needle) != NULL)
-			found = 1;
-	}
-	fclose(f);
-	return found;
-}
-
-int
-handoff_log_flush(struct handoff_log *l, struct store *st, int recover, size_t *written,
-    struct ack_err *err)
-{
-	struct handoff *v = NULL;
-	size_t n = 0, wrote = 0;
-	int rc;
-
-	if (written)
-		*written = 0;
-	for (;;) {
-		if ((rc = st->ops->handoff_unlogged(st, 256, &v, &n, err)) != 0)
-			return rc;
-		if (n == 0)
-			break;
-		for (size_t i = 0; i < n; i++) {
-			json_t *o;
-			char *s;
-			if (recover && file_has_ticket(l->path, v[i].ticket))
-				continue;
-			o = handoff_to_json(&v[i]);
-			s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-			json_decref(o);
-			if (s == NULL) {
-				handoff_free_array(v, n);
-				return ack_fail(err, ACK_ENOMEM, "out of memory");
-			}
-			rc = write_all(l->fd, s, strlen(s)) == 0 && write_all(l->fd, "\n", 1) == 0;
-			free(s);
-			if (!rc) {
-				handoff_free_array(v, n);
-				return ack_fail(err, ACK_EIO, "writing handoff log %s: %s", l->path,
-				    strerror(errno));
-			}
-			wrote++;
-		}
-		if (fdatasync(l->fd) != 0) {
-			handoff_free_array(v, n);
-			return ack_fail(err, ACK_EIO, "fsync %s: %s", l->path, strerror(errno));
-		}
-		/* Only after the lines are on disk: a crash in between is what recover handles. */
-		if ((rc = st->ops->begin(st, err)) != 0)
-			goto fail;
-		for (size_t i = 0; i < n; i++)
-			if ((rc = st->ops->handoff_mark_logged(st, v[i].row, err)) != 0) {
-				st->ops->rollback(st);
-				goto fail;
-			}
-		if ((rc = st->ops->commit(st, err)) != 0) {
-			st->ops->rollback(st);
-			goto fail;
-		}
-		handoff_free_array(v, n);
-		v = NULL;
-		if (n < 256)
-			break;
-	}
-	if (written)
-		*written = wrote;
-	return 0;
-fail:
-	handoff_free_array(v, n);
-	return rc;
 }

@@ -19,8 +19,8 @@
 
 #define PATTERN_FLAGS (PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF)
 
-static const char *const intent_keys[] = { "name", "priority", "patterns", "exclude", "when",
-	"reply", "handoff", "examples", NULL };
+static const char *const intent_keys[] = { "name", "priority", "kind", "patterns", "exclude",
+	"when", "reply", "handoff", "examples", NULL };
 static const char *const when_keys[] = { "source", "language", "supporter", NULL };
 static const char *const handoff_keys[] = { "queue", "priority", NULL };
 static const char *const example_keys[] = { "text", "lang", "source", "supporter", "captures", NULL };
@@ -600,7 +600,7 @@ static void
 parse_intent(struct loader *L, yaml_node_t *n)
 {
 	struct intent it;
-	yaml_node_t *nn, *pn, *w;
+	yaml_node_t *nn, *pn, *w, *kn;
 	long prio = 0;
 	size_t errors = L->d->errors;
 
@@ -631,6 +631,15 @@ parse_intent(struct loader *L, yaml_node_t *n)
 		    it.name ? it.name : "?");
 	else if (ynode_int(L->y, pn, "priority", -1000000, 1000000, &prio, L->d) == 0)
 		it.priority = (int)prio;
+	if ((kn = ymap_get(L->y, n, "kind", NULL)) != NULL) {
+		const char *k = ynode_str(kn);
+		if (k != NULL && strcmp(k, "thanks") == 0)
+			it.kind = INTENT_THANKS;
+		else if (k == NULL || strcmp(k, "answer") != 0)
+			diag_add(L->d, DIAG_ERROR, L->y->file, ynode_line(kn), ynode_col(kn),
+			    "use kind: thanks (a thank-you, dropped when stale) or kind: answer (the default)",
+			    "unknown intent kind '%s'", k ? k : "?");
+	}
 	pattern_list(L, ymap_get(L->y, n, "patterns", NULL), "pattern", &it.patterns, &it.npatterns);
 	if (it.npatterns == 0 && L->d->errors == errors)
 		diag_add(L->d, DIAG_ERROR, L->y->file, it.line, it.col, "add patterns: ['...']",

@@ -12,6 +12,7 @@
 struct config;
 
 enum { HANDOFF_URGENT = 1, HANDOFF_HIGH = 2, HANDOFF_NORMAL = 3, HANDOFF_LOW = 4 };
+enum { INTENT_ANSWER = 0, INTENT_THANKS = 1 };
 
 struct intent_pattern {
 	char *src;		/* the pattern as written */
@@ -58,6 +59,8 @@ struct intent {
 	struct intent_reply *replies;	/* none: no reply (spam) */
 	size_t nreplies;
 
+	int    kind;		/* INTENT_ANSWER (default) or INTENT_THANKS: only a thank-you
+				 * goes out at the lowest priority and is dropped when stale */
 	int    handoff;		/* 1: hand off to a person */
 	char  *queue;		/* handoff queue ("support" by default) */
 	int    handoff_priority;	/* HANDOFF_* */

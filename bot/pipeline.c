@@ -1,5 +1,6 @@
-/* pipeline.c - one mention from text to a committed decision: normalise, match, decide
- * (self, bots, blocked, cooldown, thread), render, and write handoff + outbox rows. */
+/* pipeline.c - one mention from the inbox to a committed decision: the author's facts
+ * from the store, decide (decide.c), render (render.c), then the handoff, the outbox row
+ * and the decision, in the caller's transaction. */
 #include "pipeline.h"
 
 #include <jansson.h>
@@ -9,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "template.h"
-#include "text.h"
+#include "log.h"
+#include "render.h"
 
 void
 pipeline_reply_key(const char *source, const char *platform_id, char out[40])
@@ -29,194 +30,6 @@ pipeline_reply_key(const char *source, const char *platform_id, char out[40])
 	memcpy(out, "ack_", 4);
 	for (int i = 0; i < 16; i++)
 		snprintf(out + 4 + i * 2, 3, "%02x", d[i]);
-}
-
-static uint64_t
-seed_of(const struct mention *m)
-{
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a: the same mention picks the same variant */
-
-	for (const char *p = m->platform_id ? m->platform_id : ""; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	return h;
-}
-
-static int
-listed(char *const *v, size_t n, const char *a, const char *b)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *x = v[i][0] == '@' ? v[i] + 1 : v[i];
-		if ((a != NULL && strcasecmp(x, a) == 0) || (b != NULL && strcmp(v[i], b) == 0))
-			return 1;
-	}
-	return 0;
-}
-
-static int
-is_self(const struct config *c, const struct mention *m)
-{
-	const char *h = m->author_handle ? m->author_handle : "";
-	size_t hl;
-
-	if (*h == '@')
-		h++;
-	hl = strcspn(h, "@");	/* "brand@host" is us too */
-	for (size_t i = 0; i < c->nhandles; i++)
-		if (strlen(c->handles[i]) == hl && strncasecmp(c->handles[i], h, hl) == 0)
-			return 1;
-	return 0;
-}
-
-static char *
-captures_json(const struct match_result *r)
-{
-	json_t *o = json_object();
-	char *s;
-
-	if (o == NULL)
-		return NULL;
-	for (size_t i = 0; i < r->ncaps; i++)
-		json_object_set_new(o, r->caps[i].name, json_string(r->caps[i].value));
-	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return s;
-}
-
-void
-pipeline_plan_clear(struct plan *p)
-{
-	match_result_clear(&p->match);
-	free(p->text);
-	free(p->lang);
-	free(p->captures_json);
-	memset(p, 0, sizeof(*p));
-}
-
-int
-pipeline_plan(const struct config *c, const struct intents *in, const struct mention *m,
-    const struct author_facts *facts, int64_t now_ms, struct plan *p, struct ack_err *err)
-{
-	struct match_input mi;
-	const struct intent *it;
-	size_t len = strlen(m->text);
-	int rc;
-
-	memset(p, 0, sizeof(*p));
-	if (c->max_text > 0 && len > c->max_text)
-		len = c->max_text;	/* text_for_matching repairs a cut UTF-8 sequence */
-	p->text = text_for_matching(m->text, len, (const char *const *)c->handles, c->nhandles);
-	p->lang = text_lang_primary(m->lang);
-	if (p->text == NULL)
-		return ack_fail(err, ACK_ENOMEM, "out of memory");
-	memset(&mi, 0, sizeof(mi));
-	mi.text = p->text;
-	mi.source = m->source;
-	mi.lang = p->lang;
-	mi.is_supporter = facts ? facts->is_supporter : 0;
-	if ((rc = intents_match(in, &mi, &p->match, err)) != 0)
-		return rc;
-	p->captures_json = captures_json(&p->match);
-	if (p->captures_json == NULL)
-		return ack_fail(err, ACK_ENOMEM, "out of memory");
-
-	it = p->match.intent;
-	p->queue = NULL;
-	p->priority = HANDOFF_NORMAL;
-
-	/* Who must never get an automatic answer: the bot itself, bots, blocked authors. */
-	if ((m->author_flags & MENTION_SELF) || is_self(c, m)) {
-		p->reason = "self";
-		goto silent;
-	}
-	if ((m->author_flags & MENTION_BOT) && !c->reply_to_bots) {
-		p->reason = "bot_author";
-		goto silent;
-	}
-	if (m->author_flags & MENTION_NOBOT) {
-		p->reason = "nobot";
-		goto silent;
-	}
-	if (listed(c->blocked, c->nblocked, m->author_handle, m->author_id)) {
-		p->reason = "blocked";
-		goto silent;
-	}
-	if (p->match.limit_hit) {
-		const struct intent *li = p->match.limit_intent;
-		p->reason = "match_limit";
-		p->handoff = 1;
-		p->queue = li && li->handoff ? li->queue : "support";
-		p->priority = HANDOFF_HIGH;
-		p->action = "handoff";
-		return 0;
-	}
-	if (it == NULL) {
-		p->reason = "unmatched";
-		p->handoff = c->handoff_unmatched;
-		p->queue = "support";
-		p->action = p->handoff ? "handoff" : "silent";
-		return 0;
-	}
-	p->reason = "intent";
-	if (it->handoff) {
-		p->handoff = 1;
-		p->queue = it->queue;
-		p->priority = it->handoff_priority;
-	}
-	p->tmpl = intent_pick_reply(it, p->lang, p->match.pattern_lang, c->default_lang,
-	    seed_of(m), &p->reply_lang);
-	if (p->tmpl == NULL) {
-		p->reason = "no_reply_intent";
-	} else if (facts != NULL && facts->last_reply_ms > 0 &&
-	    now_ms - facts->last_reply_ms < config_cooldown_ms(c, m->source)) {
-		p->reason = "cooldown";
-		p->tmpl = NULL;
-	} else if (facts != NULL && c->one_per_thread && facts->thread_replied) {
-		p->reason = "thread_replied";
-		p->tmpl = NULL;
-	} else {
-		p->reply = 1;
-	}
-	p->action = p->reply ? (p->handoff ? "reply+handoff" : "reply") :
-	    (p->handoff ? "handoff" : "silent");
-	return 0;
-silent:
-	p->tmpl = NULL;
-	p->reply = 0;
-	p->handoff = 0;
-	p->action = "silent";
-	return 0;
-}
-
-char *
-pipeline_render(const struct plan *p, const struct mention *m, const char *ticket,
-    size_t max_graphemes, struct ack_err *err)
-{
-	struct tmpl_var vars[40];
-	char author[300], user[300];
-	const char *display;
-	size_t n = 0;
-
-	if (p->tmpl == NULL)
-		return NULL;
-	snprintf(author, sizeof(author), "@%s", m->author_handle[0] == '@' ?
-	    m->author_handle + 1 : m->author_handle);
-	vars[n++] = (struct tmpl_var){ "author", author, 1 };
-	vars[n++] = (struct tmpl_var){ "name", m->author_name, 0 };
-	/* display: the display name, or the local part of the handle when it is blank */
-	display = m->author_name;
-	for (const char *q = display; q != NULL && *q; q++)
-		if (*q != ' ')
-			goto have_display;
-	snprintf(user, sizeof(user), "%s", author + 1);
-	user[strcspn(user, "@")] = '\0';
-	display = user;
-have_display:
-	vars[n++] = (struct tmpl_var){ "display", display, 0 };
-	vars[n++] = (struct tmpl_var){ "ticket", ticket, 1 };
-	vars[n++] = (struct tmpl_var){ "intent", p->match.intent ? p->match.intent->name : NULL, 1 };
-	for (size_t i = 0; i < p->match.ncaps && n < sizeof(vars) / sizeof(vars[0]); i++)
-		vars[n++] = (struct tmpl_var){ p->match.caps[i].name, p->match.caps[i].value, 0 };
-	return template_render(p->tmpl, vars, n, max_graphemes, err);
 }
 
 static int
@@ -256,7 +69,7 @@ pipeline_apply(const struct config *c, const struct intents *in, struct store *s
 	memset(&h, 0, sizeof(h));
 	if ((rc = gather_facts(c, st, m, &facts, err)) != 0)
 		return rc;
-	if ((rc = pipeline_plan(c, in, m, &facts, now, &p, err)) != 0)
+	if ((rc = decide_plan(c, in, m, &facts, now, &p, err)) != 0)
 		goto out;
 	if (p.handoff) {
 		h.mention_row = m->row;
@@ -275,7 +88,7 @@ pipeline_apply(const struct config *c, const struct intents *in, struct store *s
 		snprintf(res->ticket, sizeof(res->ticket), "%s", h.ticket);
 	}
 	if (p.reply) {
-		text = pipeline_render(&p, m, p.handoff ? res->ticket : NULL, max_graphemes, err);
+		text = render_reply(&p, m, p.handoff ? res->ticket : NULL, max_graphemes, err);
 		if (text == NULL || *text == '\0') {
 			rc = err && err->code ? err->code : ACK_EINVAL;
 			goto out;
@@ -293,7 +106,10 @@ pipeline_apply(const struct config *c, const struct intents *in, struct store *s
 		r.intent = p.match.intent->name;
 		r.ticket = p.handoff ? res->ticket : NULL;
 		r.extra = m->extra;
-		r.priority = p.handoff ? p.priority : HANDOFF_LOW;
+		/* the lowest priority (sent last, dropped when stale) is a thank-you's alone: an
+		 * answer or a routing reply is never dropped for its age */
+		r.priority = p.match.intent->kind == INTENT_THANKS ? HANDOFF_LOW :
+		    p.handoff && p.priority < HANDOFF_NORMAL ? p.priority : HANDOFF_NORMAL;
 		r.next_ms = now;
 		r.created_ms = now;
 		r.mention_received_ms = m->received_ms;
@@ -320,6 +136,111 @@ pipeline_apply(const struct config *c, const struct intents *in, struct store *s
 out:
 	free(text);
 	free(h.ticket);
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
+	return rc;
+}
+
+#define PROCESS_BATCH 256
+
+/* The last resort for a mention the pipeline could not handle: a person looks at it. */
+static int
+fail_to_person(struct store *st, struct mention *m, const char *why)
+{
+	struct handoff h;
+	struct decision_rec d;
+	struct ack_err err;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	memset(&d, 0, sizeof(d));
+	h.mention_row = m->row;
+	h.reason = (char *)"processing_failed";
+	h.queue = (char *)"support";
+	h.priority = HANDOFF_HIGH;
+	h.created_ms = store_now_ms();
+	d.action = "handoff";
+	d.reason = "processing_failed";
+	ack_err_clear(&err);
+	rc = st->ops->begin(st, &err);
+	if (rc == 0)
+		rc = st->ops->handoff_put(st, &h, &err);
+	if (rc == 0)
+		rc = st->ops->mention_finish(st, m->row, &d, &err);
+	if (rc == 0)
+		rc = st->ops->commit(st, &err);
+	if (rc != 0)
+		st->ops->rollback(st);
+	log_error("pipeline", "processing_failed", "source=%s mention=%s error=%s handed_off=%d",
+	    log_q(m->source), log_q(m->platform_id), log_q(why), rc == 0);
+	h.reason = h.queue = NULL;
+	handoff_clear(&h);
+	return rc;
+}
+
+static int
+transient(int rc)
+{
+	return rc == ACK_EIO || rc == ACK_ETEMP || rc == ACK_ENOMEM;
+}
+
+int
+pipeline_process(const struct config *c, const struct intents *in, struct store *st,
+    const struct pipeline_hooks *hk, size_t *handoffs, struct ack_err *err)
+{
+	struct mention *v = NULL;
+	struct pipeline_result *res = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = st->ops->begin(st, err)) != 0)
+		return rc;
+	if ((rc = st->ops->mention_pending(st, PROCESS_BATCH, &v, &n, err)) != 0 || n == 0) {
+		st->ops->rollback(st);
+		free(v);
+		return rc;
+	}
+	if ((res = calloc(n, sizeof(*res))) == NULL) {
+		st->ops->rollback(st);
+		mention_free_array(v, n);
+		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n && rc == 0; i++)
+		rc = pipeline_apply(c, in, st, &v[i], hk->max_len(hk->arg, v[i].source), &res[i], err);
+	if (rc == 0)
+		rc = st->ops->commit(st, err);
+	if (rc != 0) {
+		st->ops->rollback(st);
+		if (transient(rc))
+			goto out;
+		/* one mention the pipeline cannot handle must not hold up the rest */
+		for (i = 0; i < n; i++) {
+			memset(&res[i], 0, sizeof(res[i]));
+			ack_err_clear(err);
+			rc = st->ops->begin(st, err);
+			if (rc == 0)
+				rc = pipeline_apply(c, in, st, &v[i], hk->max_len(hk->arg, v[i].source),
+				    &res[i], err);
+			if (rc == 0)
+				rc = st->ops->commit(st, err);
+			if (rc == 0) {
+				*handoffs += res[i].ticket[0] != '\0';
+				hk->decided(hk->arg, &v[i], &res[i]);
+				continue;
+			}
+			st->ops->rollback(st);
+			if (transient(rc) || (rc = fail_to_person(st, &v[i], err->msg)) != 0)
+				goto out;
+			++*handoffs;
+		}
+	} else {
+		for (i = 0; i < n; i++) {
+			*handoffs += res[i].ticket[0] != '\0';
+			hk->decided(hk->arg, &v[i], &res[i]);
+		}
+	}
+	rc = n == PROCESS_BATCH ? 1 : 0;
+out:
+	free(res);
+	mention_free_array(v, n);
 	return rc;
 }

@@ -1,5 +1,5 @@
-/* pipeline.h - match -> decide -> render for one mention. The daemon runs it inside a store
- * transaction (pipeline_apply); `ackbot intents test` runs the same plan without a store. */
+/* pipeline.h - one mention through decide (decide.h) and render (render.h) into the
+ * store: handoff, outbox row and decision, inside the caller's transaction. */
 #ifndef ACKBOT_PIPELINE_H
 #define ACKBOT_PIPELINE_H
 
@@ -7,40 +7,10 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "decide.h"
 #include "intents.h"
 #include "mention.h"
 #include "store.h"
-
-/* Facts about the author that need the store (zero without one). */
-struct author_facts {
-	int     is_supporter;
-	int64_t last_reply_ms;	/* 0: never */
-	int     thread_replied;
-};
-
-struct plan {
-	struct match_result match;
-	char   *text;		/* text as matched (normalised) */
-	char   *lang;		/* mention's primary language, may be NULL */
-	int     reply;		/* an auto-reply goes out */
-	int     handoff;	/* a person gets a ticket */
-	const char *action;	/* "reply", "handoff", "reply+handoff", "silent" */
-	const char *reason;	/* "intent", "unmatched", "self", "bot_author", "blocked",
-				 * "cooldown", "thread_replied", "match_limit", "no_reply_intent" */
-	const char *queue;
-	int     priority;	/* HANDOFF_* */
-	const char *tmpl;	/* chosen template (borrowed from the intents), or NULL */
-	const char *reply_lang;
-	char   *captures_json;	/* {"order":"A12345"}; never NULL after a successful plan */
-};
-
-/* Match and decide. facts may be NULL (no store: nothing is on cooldown). */
-int  pipeline_plan(const struct config *c, const struct intents *in, const struct mention *m,
-    const struct author_facts *facts, int64_t now_ms, struct plan *p, struct ack_err *err);
-/* Renders p's template for m. ticket may be NULL. New string; caller frees. */
-char *pipeline_render(const struct plan *p, const struct mention *m, const char *ticket,
-    size_t max_graphemes, struct ack_err *err);
-void pipeline_plan_clear(struct plan *p);
 
 /* The stable idempotency key of the (single) reply to a mention: "ack_" + 32 hex. */
 void pipeline_reply_key(const char *source, const char *platform_id, char out[40]);
@@ -56,5 +26,21 @@ struct pipeline_result {
 };
 int pipeline_apply(const struct config *c, const struct intents *in, struct store *st,
     struct mention *m, size_t max_graphemes, struct pipeline_result *res, struct ack_err *err);
+
+/* What the daemon lends pipeline_process: the reply cap per source, and a look at each
+ * decision once it is committed (logs, metrics, the console). */
+struct pipeline_hooks {
+	size_t (*max_len)(void *arg, const char *source);
+	void (*decided)(void *arg, const struct mention *m, const struct pipeline_result *res);
+	void *arg;
+};
+
+/* The pipeline's step of the loop: the inbox's unprocessed mentions, a batch per
+ * transaction. A mention the pipeline cannot handle goes to a person (processing_failed)
+ * and does not hold up the rest. *handoffs counts the handoffs committed. Returns 0 when
+ * the inbox is done, 1 when more are waiting (call again), or a store error (nothing of
+ * the failed batch was recorded: call again later). */
+int pipeline_process(const struct config *c, const struct intents *in, struct store *st,
+    const struct pipeline_hooks *h, size_t *handoffs, struct ack_err *err);
 
 #endif

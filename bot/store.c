@@ -9,13 +9,20 @@ int
 store_open(struct store **out, const char *uri, int readonly, struct ack_err *err)
 {
 	const char *path = uri;
+	int rc;
 
 	*out = NULL;
 	if (strncmp(uri, "sqlite:", 7) == 0)
 		path = uri + 7;
 	else if (strstr(uri, "://") != NULL)
 		return ack_fail(err, ACK_EINVAL, "unsupported store '%s' (only sqlite)", uri);
-	return store_sqlite_ops.open(out, path, readonly, err);
+	if ((rc = store_sqlite_ops.open(out, path, readonly, err)) != 0)
+		return rc;
+	if (!readonly && (rc = store_wrap(out, err)) != 0) {
+		store_close(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 void

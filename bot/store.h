@@ -38,7 +38,8 @@ struct reply {
 	int     priority;	/* HANDOFF_* scale: 1 urgent .. 4 low (thanks) */
 	int     state;
 	int     attempts;
-	int64_t next_ms;
+	int64_t next_ms;	/* the next attempt, not before (backoff, rate limits) */
+	int64_t claim;		/* the claim that holds it (reply_claim), 0 when none */
 	int64_t created_ms;
 	int64_t mention_received_ms;
 	char   *last_error;
@@ -75,9 +76,10 @@ struct store_ops {
 	void (*rollback)(struct store *st);
 	/* Group durability. With defer_sync on, commit makes a transaction atomic and safe from
 	 * a crash of this process (kill -9), but not yet from a power loss; sync makes every
-	 * transaction committed so far durable. The daemon commits its few transactions of one
-	 * loop iteration and syncs once, before it acknowledges anything. Off (the default):
-	 * every commit is durable by itself. */
+	 * transaction committed before it started durable. sync is meant for a worker thread:
+	 * it may run while the loop's transactions go on (one sync at a time). The daemon
+	 * acknowledges a mention only after a sync that started after its commit. Off (the
+	 * default): every commit is durable by itself and sync does nothing. */
 	int  (*defer_sync)(struct store *st, int on, struct ack_err *err);
 	int  (*sync)(struct store *st, struct ack_err *err);
 	/* Background maintenance (SQLite: copying the write-ahead log into the database),
@@ -98,14 +100,32 @@ struct store_ops {
 	    int *yes, struct ack_err *err);
 
 	int  (*reply_put)(struct store *st, struct reply *r, struct ack_err *err);
-	int  (*reply_due)(struct store *st, int64_t now_ms, int64_t lease_ms, size_t limit,
-	    struct reply **out, size_t *n, struct ack_err *err);
+	/* The outbox's claims (outbox.c). A claim takes pending rows that are due (next_ms <=
+	 * now), that no live lease holds (lease_until <= now) and whose source is not on hold;
+	 * it stamps each with owner and lease_until and a claim number one above the row's
+	 * last, returned in r->claim: only that claim can renew or complete the row, so a late
+	 * outcome cannot undo a newer one and several daemons sharing one store never take the
+	 * same row at once. Rows come back in (priority, row) order. */
+	int  (*reply_claim)(struct store *st, const char *owner, int64_t now_ms, int64_t lease_until,
+	    size_t limit, struct reply **out, size_t *n, struct ack_err *err);
+	/* Extends a claim's lease; *held = 0 when the claim is no longer the row's. */
+	int  (*reply_renew)(struct store *st, int64_t row, int64_t claim, int64_t lease_until,
+	    int *held, struct ack_err *err);
+	/* Ends a claim: the row takes state, attempts, next_ms and last_error, and its lease is
+	 * cleared. *matched = 0 (nothing changed) when the claim is no longer the row's. */
+	int  (*reply_complete)(struct store *st, int64_t row, int64_t claim, int state, int attempts,
+	    int64_t next_ms, const char *last_error, int *matched, struct ack_err *err);
+	/* When the next pending reply may be claimed (its attempt, lease and hold all past);
+	 * 0 when none is pending. */
 	int  (*reply_next_due)(struct store *st, int64_t *ms, struct ack_err *err);
-	int  (*reply_update)(struct store *st, int64_t row, int state, int attempts,
-	    int64_t next_ms, const char *last_error, struct ack_err *err);
 	int  (*reply_counts)(struct store *st, int64_t *pending, struct ack_err *err);
-	/* At start-up of the only writer: pending replies leased by a dead process are due now. */
-	int  (*reply_release_leases)(struct store *st, int64_t now_ms, struct ack_err *err);
+	/* Leases held by owner (NULL: by anyone) end now; the next attempts stay as they are.
+	 * The only writer of a store calls it at start-up for the leases of its dead past. */
+	int  (*reply_release_leases)(struct store *st, const char *owner, struct ack_err *err);
+	/* A source's replies wait until until_ms (a platform's rate limit); a hold only ever
+	 * moves later. It survives restarts. */
+	int  (*hold_set)(struct store *st, const char *source, int64_t until_ms, const char *why,
+	    struct ack_err *err);
 
 	int  (*handoff_put)(struct store *st, struct handoff *h, struct ack_err *err);
 	int  (*handoff_set_reply)(struct store *st, int64_t row, const char *reply, struct ack_err *err);
@@ -136,8 +156,12 @@ struct store {
 
 extern const struct store_ops store_sqlite_ops;
 
-/* Opens the backend named by uri ("sqlite:PATH" or a plain path = SQLite). */
+/* Opens the backend named by uri ("sqlite:PATH" or a plain path = SQLite), wrapped by
+ * store_wrap when tracing or fault injection is asked for. */
 int  store_open(struct store **out, const char *uri, int readonly, struct ack_err *err);
+/* store_wrap.c: replaces *st by a wrapper that traces its calls (ACKBOT_STORE_TRACE=1) or,
+ * in a torture build, fails the Nth (ACKBOT_STORE_FAULT); leaves it alone otherwise. */
+int  store_wrap(struct store **st, struct ack_err *err);
 void store_close(struct store *st);	/* NULL-safe */
 
 void reply_clear(struct reply *r);

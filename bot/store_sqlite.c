@@ -3,18 +3,23 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 enum {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
 	Q_MENTION_PUT, Q_MENTION_PENDING, Q_MENTION_FINISH,
 	Q_AUTHOR_MENTIONS, Q_AUTHOR_LAST_REPLY, Q_THREAD_REPLIED,
-	Q_REPLY_PUT, Q_REPLY_DUE, Q_REPLY_LEASE, Q_REPLY_NEXT_DUE, Q_REPLY_UPDATE, Q_REPLY_PENDING, Q_REPLY_RELEASE,
+	Q_REPLY_PUT, Q_REPLY_CLAIM, Q_REPLY_RENEW, Q_REPLY_NEXT_DUE, Q_REPLY_COMPLETE, Q_REPLY_PENDING,
+	Q_REPLY_RELEASE, Q_REPLY_RELEASE_ALL, Q_HOLD_SET,
 	Q_HANDOFF_PUT, Q_HANDOFF_TICKET, Q_HANDOFF_SET_REPLY, Q_HANDOFF_BY_MENTION,
 	Q_HANDOFF_LIST, Q_HANDOFF_LIST_ALL, Q_HANDOFF_GET, Q_HANDOFF_SET_STATUS,
 	Q_HANDOFF_UNLOGGED, Q_HANDOFF_MARK_LOGGED, Q_HANDOFF_COUNT, Q_HANDOFF_COUNT_ALL,
@@ -55,18 +60,32 @@ static const char *const sql_text[Q_MAX] = {
 	    " author_handle, thread, text, intent, ticket, extra, priority, state, attempts,"
 	    " next_ms, created_ms, mention_received_ms)"
 	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,0,?,?,?)",
-	[Q_REPLY_DUE] =
-	    "SELECT row, mention_row, source, idem_key, platform_id, author_id, author_handle,"
+	[Q_REPLY_CLAIM] =
+	    "UPDATE replies SET owner = ?1, lease_until = ?2, claim = claim + 1 WHERE row IN"
+	    " (SELECT row FROM replies r WHERE state = 0 AND next_ms <= ?3 AND lease_until <= ?3"
+	    "  AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.source = r.source AND h.until_ms > ?3)"
+	    "  ORDER BY priority, row LIMIT ?4)"
+	    " RETURNING row, mention_row, source, idem_key, platform_id, author_id, author_handle,"
 	    " thread, text, intent, ticket, extra, priority, state, attempts, next_ms, created_ms,"
-	    " mention_received_ms, last_error FROM replies"
-	    " WHERE state = 0 AND next_ms <= ? ORDER BY priority, row LIMIT ?",
-	[Q_REPLY_LEASE] = "UPDATE replies SET next_ms = ? WHERE row = ?",
-	[Q_REPLY_NEXT_DUE] = "SELECT min(next_ms) FROM replies WHERE state = 0",
-	[Q_REPLY_UPDATE] =
-	    "UPDATE replies SET state = ?, attempts = ?, next_ms = ?, last_error = ?,"
-	    " sent_ms = CASE WHEN ? = 1 THEN ? ELSE sent_ms END WHERE row = ?",
+	    " mention_received_ms, last_error, claim",
+	[Q_REPLY_RENEW] =
+	    "UPDATE replies SET lease_until = ? WHERE row = ? AND claim = ? AND state = 0",
+	[Q_REPLY_NEXT_DUE] =
+	    "SELECT min(max(r.next_ms, r.lease_until, coalesce(h.until_ms, 0)))"
+	    " FROM replies r LEFT JOIN holds h ON h.source = r.source WHERE r.state = 0",
+	[Q_REPLY_COMPLETE] =
+	    "UPDATE replies SET state = ?1, attempts = ?2, next_ms = ?3, last_error = ?4,"
+	    " sent_ms = CASE WHEN ?1 = 1 THEN ?5 ELSE sent_ms END, owner = NULL, lease_until = 0"
+	    " WHERE row = ?6 AND claim = ?7 AND state = 0",
 	[Q_REPLY_PENDING] = "SELECT count(*) FROM replies WHERE state = 0",
-	[Q_REPLY_RELEASE] = "UPDATE replies SET next_ms = ? WHERE state = 0 AND next_ms > ?",
+	[Q_REPLY_RELEASE] =
+	    "UPDATE replies SET owner = NULL, lease_until = 0 WHERE state = 0 AND owner = ?",
+	[Q_REPLY_RELEASE_ALL] =
+	    "UPDATE replies SET owner = NULL, lease_until = 0 WHERE state = 0 AND lease_until > 0",
+	[Q_HOLD_SET] =
+	    "INSERT INTO holds (source, until_ms, reason) VALUES (?, ?, ?)"
+	    " ON CONFLICT (source) DO UPDATE SET until_ms = excluded.until_ms, reason = excluded.reason"
+	    " WHERE excluded.until_ms > until_ms",
 	[Q_HANDOFF_PUT] =
 	    "INSERT INTO handoffs (mention_row, reason, intent, queue, priority, status, reply,"
 	    " captures, created_ms) VALUES (?,?,?,?,?,0,?,?,?)",
@@ -90,6 +109,14 @@ static const char *const sql_text[Q_MAX] = {
 	    " WHERE length(excluded.value) > length(value)"	/* ids compare as (length, text) */
 	    " OR (length(excluded.value) = length(value) AND excluded.value > value)",
 };
+
+/* Version 3: claims with an owner and a lease apart from the next attempt; holds (a
+ * platform's rate limit on a whole source) that survive restarts. */
+static const char schema_v3[] =
+    "ALTER TABLE replies ADD COLUMN owner TEXT;"
+    "ALTER TABLE replies ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE replies ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE holds (source TEXT PRIMARY KEY, until_ms INTEGER NOT NULL, reason TEXT);";
 
 /* Version 2: stream cursors per source. */
 static const char schema_v2[] =
@@ -138,12 +165,14 @@ struct store_sqlite {
 	char *path;
 	sqlite3 *bg;		/* sqlite_maintain's own connection (a worker thread's) */
 	int deferred;		/* defer_sync on: checkpoints are sqlite_maintain's */
-	int wal_frames;		/* frames in the WAL after the last commit */
+	pthread_mutex_t sync_lock;	/* sqlite_sync runs on a worker thread, one at a time */
+	int wal_fd;		/* sqlite_sync's own descriptor of the write-ahead log, or -1 */
+	char *wal_path;
 };
 
-/* Past this many frames (about 40 MiB) the writer checkpoints itself, between two of its
- * transactions, so that the WAL restarts even if the background never catches up. */
-#define WAL_FRAMES_MAX 10000
+/* The daemon's connection waits this long at most for another process's write lock (an
+ * operator's sqlite3, a CLI command); then the caller retries later, off the loop's path. */
+#define LOOP_BUSY_MS 10
 
 static int
 db_fail(struct store_sqlite *s, struct ack_err *err, const char *what)
@@ -238,7 +267,9 @@ migrate(struct store_sqlite *s, struct ack_err *err)
 		goto fail_rb;
 	if (version < 2 && sqlite3_exec(s->db, schema_v2, NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rb;
-	if (sqlite3_exec(s->db, "PRAGMA user_version = 2; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+	if (version < 3 && sqlite3_exec(s->db, schema_v3, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rb;
+	if (sqlite3_exec(s->db, "PRAGMA user_version = 3; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rb;
 	return 0;
 fail_rb:
@@ -264,7 +295,12 @@ sqlite_open(struct store **out, const char *path, int readonly, struct ack_err *
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
 	s->base.ops = &store_sqlite_ops;
 	s->readonly = readonly;
-	if ((s->path = strdup(path)) == NULL) {
+	s->wal_fd = -1;
+	pthread_mutex_init(&s->sync_lock, NULL);
+	if ((s->path = strdup(path)) == NULL || asprintf(&s->wal_path, "%s-wal", path) < 0) {
+		s->wal_path = NULL;
+		free(s->path);
+		pthread_mutex_destroy(&s->sync_lock);
 		free(s);
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
 	}
@@ -302,6 +338,10 @@ sqlite_close(struct store *st)
 		sqlite3_finalize(s->q[i]);
 	sqlite3_close(s->bg);
 	sqlite3_close(s->db);
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	pthread_mutex_destroy(&s->sync_lock);
+	free(s->wal_path);
 	free(s->path);
 	free(s);
 }
@@ -326,14 +366,7 @@ sqlite_begin(struct store *st, struct ack_err *err)
 static int
 sqlite_commit(struct store *st, struct ack_err *err)
 {
-	struct store_sqlite *s = (struct store_sqlite *)st;
-	int rc = simple(st, Q_COMMIT, err, "commit");
-
-	if (rc == 0 && s->deferred && s->wal_frames > WAL_FRAMES_MAX) {
-		sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		s->wal_frames = 0;
-	}
-	return rc;
+	return simple(st, Q_COMMIT, err, "commit");
 }
 
 static void
@@ -343,13 +376,6 @@ sqlite_rollback(struct store *st)
 
 	if (!sqlite3_get_autocommit(s->db))
 		simple(st, Q_ROLLBACK, NULL, "rollback");
-}
-
-static int
-wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
-{
-	((struct store_sqlite *)arg)->wal_frames = frames;
-	return SQLITE_OK;
 }
 
 static int
@@ -372,10 +398,9 @@ sqlite_defer_sync(struct store *st, int on, struct ack_err *err)
 	/* the daemon touches recent rows only: a 1 MiB page cache is plenty */
 	sqlite3_exec(s->db, on ? "PRAGMA cache_size = -1024" : "PRAGMA cache_size = -2000", NULL,
 	    NULL, NULL);
-	if (on)
-		sqlite3_wal_hook(s->db, wal_hook, s);
-	else
-		sqlite3_wal_autocheckpoint(s->db, 1000);
+	sqlite3_wal_autocheckpoint(s->db, on ? 0 : 1000);
+	/* nothing on the loop waits long for a lock: a busy store is retried later */
+	sqlite3_busy_timeout(s->db, on ? LOOP_BUSY_MS : 2000);
 	return 0;
 }
 
@@ -403,20 +428,39 @@ sqlite_maintain(struct store *st, struct ack_err *err)
 	return 0;
 }
 
+/* fdatasync of the write-ahead log through a descriptor of our own: it flushes the file
+ * whichever descriptor wrote it, so it can run on a worker thread while the loop's
+ * connection goes on committing. */
 static int
 sqlite_sync(struct store *st, struct ack_err *err)
 {
 	struct store_sqlite *s = (struct store_sqlite *)st;
-	sqlite3_file *wal = NULL;
+	struct stat a, b;
+	int rc = 0;
 
-	/* the WAL's own file handle, as SQLite's checkpoint would sync it */
-	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK)
-		return ack_fail(err, ACK_EIO, "store: cannot reach the write-ahead log");
-	if (wal == NULL || wal->pMethods == NULL)
-		return 0;	/* no WAL open: nothing written since the last checkpoint */
-	if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
-		return ack_fail(err, ACK_EIO, "store: fsync of the write-ahead log failed");
-	return 0;
+	if (!s->deferred)
+		return 0;	/* every commit was durable by itself */
+	pthread_mutex_lock(&s->sync_lock);
+	if (s->wal_fd >= 0 && (stat(s->wal_path, &a) != 0 || fstat(s->wal_fd, &b) != 0 ||
+	    a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+		close(s->wal_fd);	/* the log was removed or replaced */
+		s->wal_fd = -1;
+	}
+	if (s->wal_fd < 0)
+		s->wal_fd = open(s->wal_path, O_RDONLY | O_CLOEXEC);
+	if (s->wal_fd < 0) {
+		if (errno != ENOENT)	/* no log: nothing was written since the last checkpoint */
+			rc = ack_fail(err, ACK_EIO, "store: cannot open the write-ahead log: %s",
+			    strerror(errno));
+	} else if (fdatasync(s->wal_fd) != 0) {
+		rc = ack_fail(err, ACK_EIO, "store: fsync of the write-ahead log: %s", strerror(errno));
+		/* after a failed fsync the kernel may have dropped the pages: never trust the
+		 * descriptor again */
+		close(s->wal_fd);
+		s->wal_fd = -1;
+	}
+	pthread_mutex_unlock(&s->sync_lock);
+	return rc;
 }
 
 #define PREP(s, q) do { x = stmt(s, q, err); if (x == NULL) return err ? err->code : ACK_EIO; } while (0)
@@ -586,26 +630,36 @@ sqlite_reply_put(struct store *st, struct reply *r, struct ack_err *err)
 	return rc;
 }
 
-/* Returns due replies and leases them (next_ms = now + lease) in the same call, so a
- * crashed sender's rows come back by themselves once the lease runs out. */
 static int
-sqlite_reply_due(struct store *st, int64_t now_ms, int64_t lease_ms, size_t limit,
-    struct reply **out, size_t *n, struct ack_err *err)
+reply_order(const void *a, const void *b)
+{
+	const struct reply *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static int
+sqlite_reply_claim(struct store *st, const char *owner, int64_t now_ms, int64_t lease_until,
+    size_t limit, struct reply **out, size_t *n, struct ack_err *err)
 {
 	struct store_sqlite *s = (struct store_sqlite *)st;
 	sqlite3_stmt *x;
 	struct reply *v;
 	size_t k = 0;
-	int rc;
+	int rc = SQLITE_DONE;
 
 	*out = NULL;
 	*n = 0;
-	PREP(s, Q_REPLY_DUE);
+	PREP(s, Q_REPLY_CLAIM);
 	v = calloc(limit ? limit : 1, sizeof(*v));
 	if (v == NULL)
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
-	sqlite3_bind_int64(x, 1, now_ms);
-	sqlite3_bind_int64(x, 2, (sqlite3_int64)limit);
+	bind_text(x, 1, owner);
+	sqlite3_bind_int64(x, 2, lease_until);
+	sqlite3_bind_int64(x, 3, now_ms);
+	sqlite3_bind_int64(x, 4, (sqlite3_int64)limit);
 	while (k < limit && (rc = sqlite3_step(x)) == SQLITE_ROW) {
 		struct reply *r = &v[k++];
 		r->row = sqlite3_column_int64(x, 0);
@@ -627,6 +681,7 @@ sqlite_reply_due(struct store *st, int64_t now_ms, int64_t lease_ms, size_t limi
 		r->created_ms = sqlite3_column_int64(x, 16);
 		r->mention_received_ms = sqlite3_column_int64(x, 17);
 		r->last_error = col_dup(x, 18);
+		r->claim = sqlite3_column_int64(x, 19);
 		if (r->source == NULL || r->idem_key == NULL || r->text == NULL ||
 		    r->platform_id == NULL || r->author_id == NULL || r->author_handle == NULL) {
 			sqlite3_reset(x);
@@ -634,19 +689,36 @@ sqlite_reply_due(struct store *st, int64_t now_ms, int64_t lease_ms, size_t limi
 			return ack_fail(err, ACK_ENOMEM, "out of memory");
 		}
 	}
+	if (rc == SQLITE_ROW)	/* the statement claimed more than it returned: finish it */
+		while ((rc = sqlite3_step(x)) == SQLITE_ROW)
+			;
 	sqlite3_reset(x);
-	for (size_t i = 0; i < k; i++) {
-		PREP(s, Q_REPLY_LEASE);
-		sqlite3_bind_int64(x, 1, now_ms + lease_ms);
-		sqlite3_bind_int64(x, 2, v[i].row);
-		if ((rc = exec_done(s, x, err, "lease reply")) != 0) {
-			reply_free_array(v, k);
-			return rc;
-		}
+	if (rc != SQLITE_DONE) {
+		reply_free_array(v, k);
+		return db_fail(s, err, "claim replies");
 	}
+	if (k > 1)
+		qsort(v, k, sizeof(*v), reply_order);
 	*out = v;
 	*n = k;
 	return 0;
+}
+
+static int
+sqlite_reply_renew(struct store *st, int64_t row, int64_t claim, int64_t lease_until, int *held,
+    struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	int rc;
+
+	PREP(s, Q_REPLY_RENEW);
+	sqlite3_bind_int64(x, 1, lease_until);
+	sqlite3_bind_int64(x, 2, row);
+	sqlite3_bind_int64(x, 3, claim);
+	rc = exec_done(s, x, err, "renew lease");
+	*held = rc == 0 && sqlite3_changes(s->db) > 0;
+	return rc;
 }
 
 static int
@@ -660,21 +732,24 @@ sqlite_reply_next_due(struct store *st, int64_t *ms, struct ack_err *err)
 }
 
 static int
-sqlite_reply_update(struct store *st, int64_t row, int state, int attempts, int64_t next_ms,
-    const char *last_error, struct ack_err *err)
+sqlite_reply_complete(struct store *st, int64_t row, int64_t claim, int state, int attempts,
+    int64_t next_ms, const char *last_error, int *matched, struct ack_err *err)
 {
 	struct store_sqlite *s = (struct store_sqlite *)st;
 	sqlite3_stmt *x;
+	int rc;
 
-	PREP(s, Q_REPLY_UPDATE);
+	PREP(s, Q_REPLY_COMPLETE);
 	sqlite3_bind_int(x, 1, state);
 	sqlite3_bind_int(x, 2, attempts);
 	sqlite3_bind_int64(x, 3, next_ms);
 	bind_text(x, 4, last_error);
-	sqlite3_bind_int(x, 5, state);
-	sqlite3_bind_int64(x, 6, store_now_ms());
-	sqlite3_bind_int64(x, 7, row);
-	return exec_done(s, x, err, "update reply");
+	sqlite3_bind_int64(x, 5, store_now_ms());
+	sqlite3_bind_int64(x, 6, row);
+	sqlite3_bind_int64(x, 7, claim);
+	rc = exec_done(s, x, err, "complete reply");
+	*matched = rc == 0 && sqlite3_changes(s->db) > 0;
+	return rc;
 }
 
 static int
@@ -688,15 +763,32 @@ sqlite_reply_counts(struct store *st, int64_t *pending, struct ack_err *err)
 }
 
 static int
-sqlite_reply_release_leases(struct store *st, int64_t now_ms, struct ack_err *err)
+sqlite_reply_release_leases(struct store *st, const char *owner, struct ack_err *err)
 {
 	struct store_sqlite *s = (struct store_sqlite *)st;
 	sqlite3_stmt *x;
 
-	PREP(s, Q_REPLY_RELEASE);
-	sqlite3_bind_int64(x, 1, now_ms);
-	sqlite3_bind_int64(x, 2, now_ms);
+	if (owner == NULL) {
+		PREP(s, Q_REPLY_RELEASE_ALL);
+	} else {
+		PREP(s, Q_REPLY_RELEASE);
+		bind_text(x, 1, owner);
+	}
 	return exec_done(s, x, err, "release leases");
+}
+
+static int
+sqlite_hold_set(struct store *st, const char *source, int64_t until_ms, const char *why,
+    struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+
+	PREP(s, Q_HOLD_SET);
+	bind_text(x, 1, source);
+	sqlite3_bind_int64(x, 2, until_ms);
+	bind_text(x, 3, why);
+	return exec_done(s, x, err, "hold source");
 }
 
 static int
@@ -981,11 +1073,13 @@ const struct store_ops store_sqlite_ops = {
 	.author_last_reply = sqlite_author_last_reply,
 	.thread_replied = sqlite_thread_replied,
 	.reply_put = sqlite_reply_put,
-	.reply_due = sqlite_reply_due,
+	.reply_claim = sqlite_reply_claim,
+	.reply_renew = sqlite_reply_renew,
+	.reply_complete = sqlite_reply_complete,
 	.reply_next_due = sqlite_reply_next_due,
-	.reply_update = sqlite_reply_update,
 	.reply_counts = sqlite_reply_counts,
 	.reply_release_leases = sqlite_reply_release_leases,
+	.hold_set = sqlite_hold_set,
 	.handoff_put = sqlite_handoff_put,
 	.handoff_set_reply = sqlite_handoff_set_reply,
 	.handoff_by_mention = sqlite_handoff_by_mention,

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <utf8proc.h>
 
 #define GAP (-2)	/* a removed span in a code point buffer */
@@ -495,4 +496,23 @@ text_lang_primary(const char *lang)
 		return NULL;
 	buf[n] = '\0';
 	return strdup(buf);
+}
+
+/* "2026-01-02T03:04:05.678Z" (fractions optional) as ms since the epoch; 0 if bad. */
+int64_t
+text_iso8601_ms(const char *s)
+{
+	struct tm tm;
+	const char *rest;
+	int64_t ms = 0, scale = 100;
+
+	if (s == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if ((rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return 0;
+	if (*rest == '.')	/* fractions of a second, as Mastodon writes them */
+		for (rest++; isdigit((unsigned char)*rest); rest++, scale /= 10)
+			ms += (*rest - '0') * scale;
+	return (int64_t)timegm(&tm) * 1000 + ms;
 }

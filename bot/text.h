@@ -4,6 +4,7 @@
 #define ACKBOT_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 1 if s[0..len) is valid UTF-8 without NUL bytes, else 0. */
 int text_is_valid_utf8(const char *s, size_t len);
@@ -42,5 +43,9 @@ void text_truncate(char *s, size_t max_graphemes, const char *ellipsis);
 /* Primary language subtag, lower case: "de-DE" -> "de", "PT_br" -> "pt", "" or NULL -> NULL.
  * New string; caller frees. */
 char *text_lang_primary(const char *lang);
+
+/* An ISO 8601 UTC time ("2026-01-02T03:04:05.678Z", as Mastodon writes them) in ms since
+ * the epoch; 0 when it cannot be read. */
+int64_t text_iso8601_ms(const char *s);
 
 #endif

@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "app.h"
+#include "inbox.h"
 #include "log.h"
 #include "source.h"
 #include "text.h"
@@ -24,6 +24,8 @@ struct console {
 		uv_pipe_t pipe;
 	} in;
 	int open;
+	int handle_live;	/* the uv handle is initialised and not yet closed */
+	int free_on_close;	/* console_free came first: the close callback frees */
 	char line[CONSOLE_LINE_MAX];
 	size_t len;
 	int overlong;
@@ -43,7 +45,7 @@ prompt(struct console *c)
 static void
 intake_done(void *arg, int result, const struct mention *m)
 {
-	if (result == INTAKE_FAILED) {
+	if (result == INBOX_FAILED) {
 		printf("! could not store that mention (see the log); please type it again\n");
 		fflush(stdout);
 	}
@@ -72,7 +74,7 @@ submit(struct console *c)
 	m.author_handle = strdup(c->user);
 	m.received_ms = store_now_ms();
 	if (m.source == NULL || m.platform_id == NULL || m.text == NULL || m.author_id == NULL ||
-	    m.author_handle == NULL || app_intake(c->base.app, &m, intake_done, c) != 0) {
+	    m.author_handle == NULL || source_intake(&c->base, &m, 0, intake_done, c) != 0) {
 		printf("! cannot take mentions right now\n");
 		fflush(stdout);
 		mention_clear(&m);
@@ -126,6 +128,25 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 }
 
 static void
+console_destroy(struct console *c)
+{
+	source_free_common(&c->base);
+	free(c->user);
+	free(c);
+}
+
+/* The loop is done with the handle only now: the struct it lives in may go. */
+static void
+console_closed(uv_handle_t *h)
+{
+	struct console *c = h->data;
+
+	c->handle_live = 0;
+	if (c->free_on_close)
+		console_destroy(c);
+}
+
+static void
 console_close(struct console *c)
 {
 	if (!c->open)
@@ -133,11 +154,11 @@ console_close(struct console *c)
 	c->open = 0;
 	c->base.active = 0;
 	uv_read_stop((uv_stream_t *)&c->in);
-	uv_close((uv_handle_t *)&c->in, NULL);
+	uv_close((uv_handle_t *)&c->in, console_closed);
 }
 
 static int
-console_configure(struct source **out, struct app *app, struct source_conf *sc,
+console_configure(struct source **out, const struct source_env *env, struct source_conf *sc,
     const struct config *cfg, struct diag *d)
 {
 	struct console *c;
@@ -145,7 +166,7 @@ console_configure(struct source **out, struct app *app, struct source_conf *sc,
 
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
-	if (c == NULL || source_init_common(&c->base, &source_console_ops, app, sc) != 0) {
+	if (c == NULL || source_init_common(&c->base, &source_console_ops, env, sc) != 0) {
 		free(c);
 		return ACK_ENOMEM;
 	}
@@ -160,7 +181,7 @@ static int
 console_start(struct source *s, struct ack_err *err)
 {
 	struct console *c = (struct console *)s;
-	uv_loop_t *loop = app_loop(s->app);
+	uv_loop_t *loop = s->env->loop;
 	int rc;
 
 	c->is_tty = isatty(STDIN_FILENO);
@@ -171,21 +192,22 @@ console_start(struct source *s, struct ack_err *err)
 	c->boot = (long long)store_now_ms();
 	if (uv_guess_handle(STDIN_FILENO) == UV_TTY)
 		rc = uv_tty_init(loop, &c->in.tty, STDIN_FILENO, 1);
-	else {
+	else
 		rc = uv_pipe_init(loop, &c->in.pipe, 0);
-		if (rc == 0)
-			rc = uv_pipe_open(&c->in.pipe, STDIN_FILENO);
-	}
 	if (rc != 0)
 		return ack_fail(err, ACK_EIO, "console: cannot read stdin: %s", uv_strerror(rc));
 	c->in.pipe.data = c;
 	c->in.tty.data = c;
-	rc = uv_read_start((uv_stream_t *)&c->in, on_alloc, on_read);
+	c->handle_live = 1;	/* from here on only console_close ends it */
+	c->open = 1;
+	if (uv_guess_handle(STDIN_FILENO) != UV_TTY)
+		rc = uv_pipe_open(&c->in.pipe, STDIN_FILENO);
+	if (rc == 0)
+		rc = uv_read_start((uv_stream_t *)&c->in, on_alloc, on_read);
 	if (rc != 0) {
-		uv_close((uv_handle_t *)&c->in, NULL);
+		console_close(c);
 		return ack_fail(err, ACK_EIO, "console: cannot read stdin: %s", uv_strerror(rc));
 	}
-	c->open = 1;
 	s->active = 1;
 	if (c->is_tty) {
 		printf("ackbot console: type a mention as @%s would (e.g. \"@brand thanks!\"); "
@@ -208,20 +230,22 @@ console_free(struct source *s)
 
 	if (c == NULL)
 		return;
-	source_free_common(s);
-	free(c->user);
-	free(c);
+	console_close(c);
+	if (c->handle_live)
+		c->free_on_close = 1;	/* console_closed frees it on the loop's next run */
+	else
+		console_destroy(c);
 }
 
 static int
 console_send(struct source *s, const struct reply *r, struct ack_err *err)
 {
-	struct send_outcome o = { SEND_OK, -1, "" };
+	struct send_outcome o = { SEND_OK, -1, 0, "" };
 
 	printf("[%s] %s\n", r->intent ? r->intent : "reply", r->text);
 	fflush(stdout);
 	prompt((struct console *)s);
-	app_reply_done(s->app, r->row, &o);
+	source_reply_done(s, r, &o);
 	return 0;
 }
 

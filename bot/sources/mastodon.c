@@ -11,12 +11,13 @@
 #include <time.h>
 #include <uv.h>
 
-#include "app.h"
 #include "http.h"
 #include "httpc.h"
+#include "inbox.h"
 #include "log.h"
 #include "mastodon_parse.h"
 #include "mastodon_text.h"
+#include "sender.h"
 #include "source.h"
 #include "store.h"
 #include "text.h"
@@ -42,6 +43,9 @@ struct mastodon {
 	int stopped;
 	int attempts;		/* failures since the last good connection */
 	int backfilling;	/* until it ends, stream events do not move the cursor */
+	int first_start;	/* the page being committed is the very first one */
+	int page_full;		/* ... and there may be more after it */
+	char page_cursor[32];
 	int connected;
 	struct ws_conn *ws;
 	uv_timer_t *timer;	/* reconnect / retry; freed in its close callback */
@@ -57,24 +61,6 @@ jstr(json_t *o, const char *k)
 	json_t *v = json_object_get(o, k);
 
 	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static int64_t
-parse_iso_ms(const char *s)
-{
-	struct tm tm;
-	const char *rest;
-	int64_t ms = 0, scale = 100;
-
-	if (s == NULL)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	if ((rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-		return 0;
-	if (*rest == '.')	/* fractions of a second, as Mastodon writes them */
-		for (rest++; isdigit((unsigned char)*rest); rest++, scale /= 10)
-			ms += (*rest - '0') * scale;
-	return (int64_t)timegm(&tm) * 1000 + ms;
 }
 
 static char *
@@ -113,14 +99,8 @@ timer_cb(uv_timer_t *t)
 static void
 retry_later(struct mastodon *m, const char *why)
 {
-	int64_t d = 1000;
+	int64_t d = sender_backoff_ms(1000, 60000, ++m->attempts);
 
-	for (int i = 0; i < m->attempts && d < 60000; i++)
-		d *= 2;
-	if (d > 60000)
-		d = 60000;
-	d = d / 2 + random() % (d / 2 + 1);
-	m->attempts++;
 	m->connected = 0;
 	if (m->ws != NULL) {
 		ws_close(m->ws);
@@ -141,7 +121,7 @@ get(struct mastodon *m, const char *path, httpc_done_fn *done)
 	char url[2048];
 
 	snprintf(url, sizeof(url), "%s%s", m->base_url, path);
-	if (httpc_request(app_httpc(m->base.app), "GET", url, h, 1, NULL, 0, m->timeout_ms, done, m,
+	if (httpc_request(m->base.env->httpc, "GET", url, h, 1, NULL, 0, m->timeout_ms, done, m,
 	    &err) != 0) {
 		retry_later(m, err.msg);
 		return -1;
@@ -151,19 +131,24 @@ get(struct mastodon *m, const char *path, httpc_done_fn *done)
 
 /* ---- notifications -> mentions ---- */
 
+/* Every item this source puts into the inbox fences it on failure: nothing later of ours
+ * commits (and moves the cursor) until the backfill after the reconnect starts again
+ * from the committed cursor, before the mention that failed. */
 static void
 intake_done(void *arg, int result, const struct mention *mn)
 {
 	struct mastodon *m = arg;
 
-	if (result == INTAKE_FAILED)	/* not committed: the cursor did not move either */
+	if (result == INBOX_FAILED && !m->stopped)
 		retry_later(m, "store commit failed; backfill will fetch it again");
 	(void)mn;
 }
 
-/* Takes one Notification; 0 if handled (or not a mention), -1 on a malformed one. A
- * notification from the stream moves the cursor only once the backfill has caught up:
- * otherwise a restart would resume after the gap the backfill was still filling. */
+/* Takes one Notification; 0 if handled (or not a mention), -1 on a malformed one, -2 when
+ * the inbox took nothing (it is fenced after a failure, or draining): the backfill after
+ * the reconnect fetches it. A notification from the stream moves the cursor only once
+ * the backfill has caught up: otherwise a restart would resume after the gap the
+ * backfill was still filling. */
 static int
 take_notification(struct mastodon *m, json_t *n, int64_t not_before_ms, int from_stream)
 {
@@ -179,7 +164,7 @@ take_notification(struct mastodon *m, json_t *n, int64_t not_before_ms, int from
 	st = json_object_get(n, "status");
 	if (!json_is_object(st))
 		return -1;
-	if (not_before_ms > 0 && parse_iso_ms(jstr(st, "created_at")) < not_before_ms) {
+	if (not_before_ms > 0 && text_iso8601_ms(jstr(st, "created_at")) < not_before_ms) {
 		log_info("mastodon", "too_old", "source=%s status=%s", log_q(m->base.name),
 		    log_q(jstr(st, "id")));
 		return 0;
@@ -190,9 +175,9 @@ take_notification(struct mastodon *m, json_t *n, int64_t not_before_ms, int from
 		free(mn.cursor);
 		mn.cursor = NULL;
 	}
-	if (app_intake(m->base.app, &mn, intake_done, m) != 0) {
+	if (source_intake(&m->base, &mn, INBOX_FENCE, intake_done, m) != 0) {
 		mention_clear(&mn);
-		return -1;
+		return -2;
 	}
 	return 0;
 }
@@ -215,11 +200,37 @@ backfill_from(struct mastodon *m, const char *cursor)
 	get(m, path, backfill_done);
 }
 
+/* The page's resume point is committed (after its mentions, in order): only now is the
+ * next page asked for, so the cursor never runs ahead of what is stored. */
+static void
+page_done(void *arg, int result, const struct mention *mn)
+{
+	struct mastodon *m = arg;
+
+	(void)mn;
+	if (m->stopped)
+		return;
+	if (result == INBOX_FAILED) {
+		retry_later(m, "store commit failed; backfill will fetch it again");
+		return;
+	}
+	if (m->first_start) {
+		log_info("mastodon", "first_start", "source=%s cursor=%s", log_q(m->base.name),
+		    m->page_cursor);
+		m->first_start = 0;
+		m->backfilling = 0;
+	} else if (m->page_full) {
+		backfill_from(m, m->page_cursor);	/* more after this page */
+	} else {
+		m->backfilling = 0;
+		log_info("mastodon", "backfilled", "source=%s", log_q(m->base.name));
+	}
+}
+
 static void
 backfill_done(void *arg, const struct httpc_result *r)
 {
 	struct mastodon *m = arg;
-	struct store *st = app_store(m->base.app);
 	struct ack_err err;
 	json_t *page;
 	char *cursor = NULL, newest[32] = "";
@@ -238,20 +249,28 @@ backfill_done(void *arg, const struct httpc_result *r)
 		retry_later(m, "backfill answer is not a list");
 		return;
 	}
-	if (st->ops->cursor_get(st, m->base.name, &cursor, &err) != 0) {
+	if (inbox_cursor_get(m->base.env->inbox, m->base.name, &cursor, &err) != 0) {
 		json_decref(page);
 		retry_later(m, err.msg);
 		return;
 	}
 	first = cursor == NULL;
+	free(cursor);
 	n = json_array_size(page);
 	/* the page is newest first: take it oldest first */
 	for (size_t i = n; i-- > 0;) {
 		json_t *no = json_array_get(page, i);
 		const char *id = jstr(no, "id");
+		int rc;
 		if (id == NULL)
 			continue;
-		if (take_notification(m, no, first ? store_now_ms() - m->max_age_ms : 0, 0) != 0)
+		rc = take_notification(m, no, first ? store_now_ms() - m->max_age_ms : 0, 0);
+		if (rc == -2) {
+			json_decref(page);
+			retry_later(m, "the inbox is not taking mentions; backfill will fetch them again");
+			return;
+		}
+		if (rc != 0)
 			log_warn("mastodon", "bad_notification", "source=%s id=%s", log_q(m->base.name),
 			    log_q(id));
 		if (strlen(id) < sizeof(newest) && (newest[0] == '\0' || strlen(id) > strlen(newest) ||
@@ -259,37 +278,31 @@ backfill_done(void *arg, const struct httpc_result *r)
 			snprintf(newest, sizeof(newest), "%s", id);
 	}
 	json_decref(page);
-	if (first) {
-		/* the very first start: history older than max_age is skipped, and the cursor
-		 * starts at the newest notification, answered or not */
-		if (st->ops->begin(st, &err) == 0 &&
-		    st->ops->cursor_set(st, m->base.name, newest[0] ? newest : "0", &err) == 0 &&
-		    st->ops->commit(st, &err) == 0)
-			log_info("mastodon", "first_start", "source=%s cursor=%s", log_q(m->base.name),
-			    newest[0] ? newest : "0");
-		else
-			st->ops->rollback(st);
-		m->backfilling = 0;
-		free(cursor);
+	if (!first && newest[0] == '\0') {
+		m->backfilling = 0;	/* nothing after the cursor */
+		log_info("mastodon", "backfilled", "source=%s", log_q(m->base.name));
 		return;
 	}
-	if (n >= MASTODON_PAGE && newest[0]) {
-		backfill_from(m, newest);	/* more after this page */
-	} else {
-		m->backfilling = 0;
-		log_info("mastodon", "backfilled", "source=%s", log_q(m->base.name));
-	}
-	free(cursor);
+	/* the very first start: history older than max_age is skipped, and the cursor starts
+	 * at the newest notification, answered or not */
+	m->first_start = first;
+	m->page_full = n >= MASTODON_PAGE;
+	snprintf(m->page_cursor, sizeof(m->page_cursor), "%s", newest[0] ? newest : "0");
+	if (inbox_put_cursor(m->base.env->inbox, m->base.name, m->page_cursor, INBOX_FENCE,
+	    page_done, m) != 0)
+		retry_later(m, "the inbox is not taking the cursor; backfill will fetch again");
 }
 
 static void
 start_backfill(struct mastodon *m)
 {
-	struct store *st = app_store(m->base.app);
 	struct ack_err err;
 	char *cursor = NULL;
 
-	if (st->ops->cursor_get(st, m->base.name, &cursor, &err) != 0) {
+	/* from here on our items may commit again: the backfill starts at the committed
+	 * cursor, before anything that failed */
+	inbox_unfence(m->base.env->inbox, m->base.name);
+	if (inbox_cursor_get(m->base.env->inbox, m->base.name, &cursor, &err) != 0) {
 		retry_later(m, err.msg);
 		return;
 	}
@@ -322,8 +335,16 @@ on_message(void *arg, const char *data, size_t len)
 
 	switch (mastodon_stream_message(data, len, &env, &payload, &error)) {
 	case STREAM_NOTIFICATION:
-		if (take_notification(m, payload, 0, 1) != 0)
+		switch (take_notification(m, payload, 0, 1)) {
+		case 0:
+			break;
+		case -2:	/* fenced: reconnect, and the backfill fetches it */
+			if (!m->stopped)
+				retry_later(m, "the inbox is not taking mentions; backfill will fetch them again");
+			break;
+		default:
 			log_warn("mastodon", "bad_notification", "source=%s", log_q(m->base.name));
+		}
 		break;
 	case STREAM_ERROR:
 		log_warn("mastodon", "stream_error", "source=%s error=%s", log_q(m->base.name),
@@ -369,7 +390,7 @@ connect_stream(struct mastodon *m)
 	wc.on_message = on_message;
 	wc.on_close = on_close;
 	wc.arg = m;
-	if (ws_connect(&m->ws, app_http(m->base.app), &wc, &err) != 0)
+	if (ws_connect(&m->ws, m->base.env->http, &wc, &err) != 0)
 		retry_later(m, err.msg);
 }
 
@@ -434,7 +455,7 @@ verify_done(void *arg, const struct httpc_result *r)
 		return;
 	if (r->curl_code == 0 && r->status == 401) {
 		if (!m->verified_once) {
-			app_fail(m->base.app, m->base.name,
+			m->base.env->fail(m->base.env->arg, m->base.name,
 			    "the access token was rejected (401): check token_env / token_file");
 			return;
 		}
@@ -473,29 +494,10 @@ static void
 send_done(void *arg, const struct httpc_result *r)
 {
 	struct source_send *c = arg;
-	struct mastodon *m = (struct mastodon *)c->src;
 	struct send_outcome o;
 
-	memset(&o, 0, sizeof(o));
-	o.retry_after_ms = -1;
-	if (r->curl_code != 0) {
-		o.result = SEND_RETRY;
-		snprintf(o.error, sizeof(o.error), "%s", r->error);
-	} else if (r->status >= 200 && r->status < 300) {
-		o.result = SEND_OK;
-	} else if (r->status == 429 || r->status >= 500 || r->status == 401 || r->status == 403) {
-		o.result = SEND_RETRY;
-		if (r->status == 429 && r->ratelimit_reset != NULL) {
-			int64_t reset = parse_iso_ms(r->ratelimit_reset) - store_now_ms();
-			o.retry_after_ms = reset > 0 ? reset : 1000;
-		}
-		snprintf(o.error, sizeof(o.error), "HTTP %ld", r->status);
-	} else {
-		o.result = SEND_FAIL;
-		snprintf(o.error, sizeof(o.error), "HTTP %ld: %.200s", r->status, r->body);
-	}
-	app_reply_done(m->base.app, c->row, &o);
-	source_send_done(c);
+	sender_classify_http(r, store_now_ms(), &o);
+	source_send_finish(c, &o);
 }
 
 static const char *
@@ -518,7 +520,8 @@ mastodon_send(struct source *s, const struct reply *r, struct ack_err *err)
 	const char *lang = ex ? jstr(ex, "language") : NULL;
 	struct httpc_header h[3];
 	struct source_send *c = NULL;
-	char *text = NULL, *e_text = NULL, *e_cw = NULL, *body = NULL, url[2048], mention[300];
+	char *text = NULL, *e_text = NULL, *e_cw = NULL, *e_id = NULL, *e_lang = NULL, *body = NULL;
+	char url[2048], mention[300];
 	size_t n;
 	int rc;
 
@@ -540,22 +543,26 @@ mastodon_send(struct source *s, const struct reply *r, struct ack_err *err)
 			break;
 		text_truncate(text, g - over - 1, "…");
 	}
+	/* every field is encoded: none of them can add a field of its own (&visibility=) */
 	e_text = text ? urlencode(text) : NULL;
 	e_cw = urlencode(cw ? cw : "");
-	n = e_text && e_cw ? strlen(e_text) + strlen(e_cw) + strlen(r->platform_id) + 128 : 0;
+	e_id = urlencode(r->platform_id);
+	e_lang = urlencode(lang ? lang : "");
+	n = e_text && e_cw && e_id && e_lang ?
+	    strlen(e_text) + strlen(e_cw) + strlen(e_id) + strlen(e_lang) + 128 : 0;
 	body = n ? malloc(n) : NULL;
-	if (body == NULL || (c = source_send_new(s, r->row)) == NULL) {
+	if (body == NULL || (c = source_send_new(s, r)) == NULL) {
 		rc = ack_fail(err, ACK_ENOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(body, n, "status=%s&in_reply_to_id=%s&visibility=%s%s%s%s%s", e_text,
-	    r->platform_id, narrowest(ex ? jstr(ex, "visibility") : NULL, m->reply_unlisted),
-	    *e_cw ? "&spoiler_text=" : "", e_cw, lang ? "&language=" : "", lang ? lang : "");
+	snprintf(body, n, "status=%s&in_reply_to_id=%s&visibility=%s%s%s%s%s", e_text, e_id,
+	    narrowest(ex ? jstr(ex, "visibility") : NULL, m->reply_unlisted),
+	    *e_cw ? "&spoiler_text=" : "", e_cw, *e_lang ? "&language=" : "", e_lang);
 	snprintf(url, sizeof(url), "%s/api/v1/statuses", m->base_url);
 	h[0] = (struct httpc_header){ "Authorization", m->auth };
 	h[1] = (struct httpc_header){ "Idempotency-Key", r->idem_key };
 	h[2] = (struct httpc_header){ "Content-Type", "application/x-www-form-urlencoded" };
-	rc = httpc_request(app_httpc(s->app), "POST", url, h, 3, body, strlen(body), m->timeout_ms,
+	rc = httpc_request(s->env->httpc, "POST", url, h, 3, body, strlen(body), m->timeout_ms,
 	    send_done, c, err);
 	if (rc != 0)
 		source_send_done(c);
@@ -563,6 +570,8 @@ out:
 	free(text);
 	free(e_text);
 	free(e_cw);
+	free(e_id);
+	free(e_lang);
 	free(body);
 	json_decref(ex);
 	return rc;
@@ -579,7 +588,7 @@ timer_closed(uv_handle_t *h)
 static void mastodon_free(struct source *s);
 
 static int
-mastodon_configure(struct source **out, struct app *app, struct source_conf *sc,
+mastodon_configure(struct source **out, const struct source_env *env, struct source_conf *sc,
     const struct config *c, struct diag *d)
 {
 	struct mastodon *m;
@@ -589,7 +598,7 @@ mastodon_configure(struct source **out, struct app *app, struct source_conf *sc,
 
 	*out = NULL;
 	m = calloc(1, sizeof(*m));
-	if (m == NULL || source_init_common(&m->base, &source_mastodon_ops, app, sc) != 0) {
+	if (m == NULL || source_init_common(&m->base, &source_mastodon_ops, env, sc) != 0) {
 		free(m);
 		return ACK_ENOMEM;
 	}
@@ -648,7 +657,7 @@ mastodon_start(struct source *s, struct ack_err *err)
 	m->timer = malloc(sizeof(*m->timer));
 	if (m->timer == NULL)
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
-	uv_timer_init(app_loop(s->app), m->timer);
+	uv_timer_init(s->env->loop, m->timer);
 	m->timer->data = m;
 	s->active = 1;
 	start_verify(m);

@@ -7,12 +7,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "app.h"
 #include "http.h"
 #include "httpc.h"
+#include "inbox.h"
 #include "jsondepth.h"
 #include "log.h"
 #include "metrics.h"
+#include "sender.h"
 #include "sig.h"
 #include "source.h"
 #include "text.h"
@@ -159,14 +160,14 @@ intake_done(void *arg, int result, const struct mention *m)
 	char *s;
 	int status;
 
-	if (result == INTAKE_FAILED) {
+	if (result == INBOX_FAILED) {
 		http_respond(req, 503, "application/json",
 		    "{\"error\":\"store unavailable, retry later\"}", 41);
 		metrics_inc(M_WEBHOOK_REJECTED, "503");
 		return;
 	}
-	status = result == INTAKE_ACCEPTED ? 202 : 200;
-	o = json_pack("{s:s,s:s}", "status", result == INTAKE_ACCEPTED ? "accepted" : "duplicate",
+	status = result == INBOX_ACCEPTED ? 202 : 200;
+	o = json_pack("{s:s,s:s}", "status", result == INBOX_ACCEPTED ? "accepted" : "duplicate",
 	    "id", m->platform_id);
 	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
@@ -235,7 +236,7 @@ handle(struct http_req *req, void *arg)
 		return;
 	}
 	http_req_hold(req);
-	rc = app_intake(w->base.app, &m, intake_done, req);
+	rc = source_intake(&w->base, &m, 0, intake_done, req);
 	if (rc != 0) {
 		mention_clear(&m);
 		answer_error(req, w, 503, rc == ACK_ETEMP ? "shutting down, retry later" : "out of memory");
@@ -243,7 +244,7 @@ handle(struct http_req *req, void *arg)
 }
 
 static int
-webhook_configure(struct source **out, struct app *app, struct source_conf *sc,
+webhook_configure(struct source **out, const struct source_env *env, struct source_conf *sc,
     const struct config *c, struct diag *d)
 {
 	struct webhook *w;
@@ -253,7 +254,7 @@ webhook_configure(struct source **out, struct app *app, struct source_conf *sc,
 
 	*out = NULL;
 	w = calloc(1, sizeof(*w));
-	if (w == NULL || source_init_common(&w->base, &source_webhook_ops, app, sc) != 0) {
+	if (w == NULL || source_init_common(&w->base, &source_webhook_ops, env, sc) != 0) {
 		free(w);
 		return ACK_ENOMEM;
 	}
@@ -321,7 +322,7 @@ webhook_start(struct source *s, struct ack_err *err)
 	lc.headers = wanted_headers;
 	lc.handler = handle;
 	lc.arg = w;
-	if (http_listen(app_http(s->app), &lc, err) != 0)
+	if (http_listen(s->env->http, &lc, err) != 0)
 		return err->code;
 	if (w->reply_url == NULL)
 		log_warn("webhook", "no_reply_url", "source=%s hint=%s", log_q(s->name),
@@ -354,50 +355,14 @@ webhook_free(struct source *s)
 	free(w);
 }
 
-/* Retry-After: delta-seconds or an HTTP-date. */
-static int64_t
-parse_retry_after(const char *v)
-{
-	struct tm tm;
-	char *end;
-	long long n;
-
-	if (v == NULL || *v == '\0')
-		return -1;
-	n = strtoll(v, &end, 10);
-	if (*end == '\0' && n >= 0)
-		return n * 1000;
-	memset(&tm, 0, sizeof(tm));
-	if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) != NULL) {
-		int64_t d = ((int64_t)timegm(&tm) - (int64_t)time(NULL)) * 1000;
-		return d > 0 ? d : 0;
-	}
-	return -1;
-}
-
 static void
 send_done(void *arg, const struct httpc_result *res)
 {
 	struct source_send *c = arg;
 	struct send_outcome o;
 
-	memset(&o, 0, sizeof(o));
-	o.retry_after_ms = -1;
-	if (res->curl_code != 0) {
-		o.result = SEND_RETRY;
-		snprintf(o.error, sizeof(o.error), "%s", res->error);
-	} else if (res->status >= 200 && res->status < 300) {
-		o.result = SEND_OK;
-	} else if (res->status == 429 || res->status >= 500) {
-		o.result = SEND_RETRY;
-		o.retry_after_ms = parse_retry_after(res->retry_after);
-		snprintf(o.error, sizeof(o.error), "HTTP %ld", res->status);
-	} else {
-		o.result = SEND_FAIL;
-		snprintf(o.error, sizeof(o.error), "HTTP %ld (not retried)", res->status);
-	}
-	app_reply_done(c->src->app, c->row, &o);
-	source_send_done(c);
+	sender_classify_http(res, store_now_ms(), &o);
+	source_send_finish(c, &o);
 }
 
 static int
@@ -412,8 +377,8 @@ webhook_send(struct source *s, const struct reply *r, struct ack_err *err)
 	int rc;
 
 	if (w->reply_url == NULL) {
-		struct send_outcome out = { SEND_FAIL, -1, "no reply_url configured" };
-		app_reply_done(s->app, r->row, &out);
+		struct send_outcome out = { SEND_FAIL, -1, 0, "no reply_url configured" };
+		source_reply_done(s, r, &out);
 		return 0;
 	}
 	o = json_pack("{s:s,s:s,s:s?,s:s?,s:{s:s,s:s}}", "in_reply_to", r->platform_id,
@@ -421,7 +386,7 @@ webhook_send(struct source *s, const struct reply *r, struct ack_err *err)
 	    "author", "id", r->author_id, "handle", r->author_handle);
 	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	c = body ? source_send_new(s, r->row) : NULL;
+	c = body ? source_send_new(s, r) : NULL;
 	if (c == NULL) {
 		free(body);
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
@@ -437,7 +402,7 @@ webhook_send(struct source *s, const struct reply *r, struct ack_err *err)
 	h[2] = (struct httpc_header){ "webhook-timestamp", ts };
 	h[3] = (struct httpc_header){ "webhook-signature", sig };
 	h[4] = (struct httpc_header){ "Idempotency-Key", r->idem_key };
-	rc = httpc_post(app_httpc(s->app), w->reply_url, h, 5, body, strlen(body), w->timeout_ms,
+	rc = httpc_post(s->env->httpc, w->reply_url, h, 5, body, strlen(body), w->timeout_ms,
 	    send_done, c, err);
 	free(body);
 	if (rc != 0)

@@ -86,7 +86,10 @@ class Mastodon:
         self.silent = False             # open sockets, but no frames and no pongs
         self.refuse_upgrades = 0
         self.notifications_delay = 0.0  # seconds GET /api/v1/notifications takes (a slow backfill)
-        self.post_faults = []            # ("status", code) | ("lost",)
+        # ("status", code) | ("status", 429, reset_in_s) | ("status", code, reset_in_s, retry_after)
+        # | ("lost",): reset_in_s (429 only) sets X-RateLimit-Reset that many seconds ahead;
+        # retry_after, if not None, is sent verbatim as Retry-After (seconds or an HTTP-date)
+        self.post_faults = []
         self.upgrades = 0
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
@@ -103,12 +106,15 @@ class Mastodon:
 
     def mention(self, text, username="ana", domain=None, display_name=None, bot=False, note="",
                 visibility="public", spoiler_text="", language="en", account_id=None,
-                stream=True, created_at=None):
+                stream=True, created_at=None, sid=None):
+        """sid: the status id to use instead of a generated one (any string, e.g. one with
+        characters that need URL-encoding)."""
         acct = username if domain is None else f"{username}@{domain}"
         account = {"id": account_id or str(abs(hash(acct)) % 10**12 + 1000), "username": username,
                    "acct": acct, "display_name": display_name if display_name is not None else username,
                    "bot": bot, "note": note, "url": f"https://example.test/@{acct}"}
-        sid = str(int(time.time() * 1000) << 16 | (int(self._id()) & 0xFFFF))
+        generated = str(int(time.time() * 1000) << 16 | (int(self._id()) & 0xFFFF))
+        sid = generated if sid is None else sid
         created = created_at or time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         status = {"id": sid, "created_at": created, "account": account, "content": render_html(text),
                   "visibility": visibility, "spoiler_text": spoiler_text, "sensitive": bool(spoiler_text),
@@ -175,12 +181,16 @@ class Mastodon:
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
+                headers = headers or {}
                 if self.authed():
                     reset = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 300))
-                    self.send_header("X-RateLimit-Limit", "300")
-                    self.send_header("X-RateLimit-Remaining", "299")
-                    self.send_header("X-RateLimit-Reset", reset)
-                for k, v in (headers or {}).items():
+                    given = {k.lower() for k in headers}
+                    # each header once, as Mastodon sends them: a fault's value replaces the default
+                    for k, v in (("X-RateLimit-Limit", "300"), ("X-RateLimit-Remaining", "299"),
+                                 ("X-RateLimit-Reset", reset)):
+                        if k.lower() not in given:
+                            self.send_header(k, v)
+                for k, v in headers.items():
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(body)
@@ -245,10 +255,12 @@ class Mastodon:
                 if "json" in self.headers.get("Content-Type", ""):
                     form = json.loads(raw)
                 else:
-                    form = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode(), keep_blank_values=True).items()}
+                    # as Rails (Rack) parses a form: for a key given more than once, the last
+                    # value wins
+                    form = dict(urllib.parse.parse_qsl(raw.decode(errors="replace"), keep_blank_values=True))
                 key = self.headers.get("Idempotency-Key")
                 with ms.lock:
-                    ms.posts.append({"form": form, "key": key, "t": time.monotonic()})
+                    ms.posts.append({"form": form, "raw": raw, "key": key, "t": time.monotonic()})
                     fault = ms.post_faults.pop(0) if ms.post_faults else None
                 if fault and fault[0] == "status":
                     hdr = {}
@@ -256,6 +268,8 @@ class Mastodon:
                         t = time.time() + fault[2]
                         hdr["X-RateLimit-Reset"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + \
                             ".%03dZ" % int((t % 1) * 1000)
+                    if len(fault) > 3 and fault[3] is not None:
+                        hdr["Retry-After"] = str(fault[3])
                     return self.answer(fault[1], {"error": "Too many requests" if fault[1] == 429 else "oops"}, hdr)
                 with ms.lock:
                     if key and key in ms.idem:

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "intents.h"
 #include "pipeline.h"
+#include "render.h"
 #include "unit.h"
 
 static char dir[64];
@@ -100,17 +101,17 @@ TEST(reply_and_handoff_with_capture)
 	char *r;
 
 	mk(&m, "@brand my kettle arrived broken, order #A12345", "ana");
-	CHECK_INT(pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL), 0);
+	CHECK_INT(decide_plan(cfg, in, &m, NULL, 0, &p, NULL), 0);
 	CHECK(p.match.intent != NULL);
 	CHECK_STR(p.match.intent->name, "complaint");
 	CHECK_STR(p.action, "reply+handoff");
 	CHECK_STR(p.queue, "orders");
 	CHECK_INT(p.priority, HANDOFF_HIGH);
 	CHECK_STR(p.captures_json, "{\"order\":\"A12345\"}");
-	r = pipeline_render(&p, &m, "T-ABC123", 500, NULL);
+	r = render_reply(&p, &m, "T-ABC123", 500, NULL);
 	CHECK_STR(r, "@ana sorry about order A12345, ref T-ABC123");
 	free(r);
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 }
 
 TEST(silent_for_self_bots_blocked)
@@ -119,35 +120,35 @@ TEST(silent_for_self_bots_blocked)
 	struct plan p;
 
 	mk(&m, "thanks!", "Brand");
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK_STR(p.action, "silent");
 	CHECK_STR(p.reason, "self");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	mk(&m, "thanks!", "brand@other.example");
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK_STR(p.reason, "self");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	mk(&m, "thanks!", "tracker");
 	m.author_flags = MENTION_BOT;
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK_STR(p.reason, "bot_author");
 	CHECK_INT(p.reply, 0);
 	CHECK_INT(p.handoff, 0);
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	mk(&m, "thanks!", "ana");
 	m.author_flags = MENTION_NOBOT;
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK_STR(p.reason, "nobot");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	mk(&m, "thanks!", "renamed_brand_account");
 	m.author_flags = MENTION_SELF;
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK_STR(p.reason, "self");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	mk(&m, "thanks!", "nasty");
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK_STR(p.reason, "blocked");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 }
 
 TEST(cooldown_and_thread)
@@ -159,33 +160,33 @@ TEST(cooldown_and_thread)
 	memset(&f, 0, sizeof(f));
 	f.last_reply_ms = 1000000;
 	mk(&m, "thanks!", "ana");
-	pipeline_plan(cfg, in, &m, &f, 1000000 + 9 * 60000, &p, NULL);
+	decide_plan(cfg, in, &m, &f, 1000000 + 9 * 60000, &p, NULL);
 	CHECK_STR(p.reason, "cooldown");
 	CHECK_INT(p.reply, 0);
-	pipeline_plan_clear(&p);
-	pipeline_plan(cfg, in, &m, &f, 1000000 + 11 * 60000, &p, NULL);
+	decide_plan_clear(&p);
+	decide_plan(cfg, in, &m, &f, 1000000 + 11 * 60000, &p, NULL);
 	CHECK_INT(p.reply, 1);
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	/* a source may set its own cooldown: the console answers every line */
 	m.source = (char *)"console";
-	pipeline_plan(cfg, in, &m, &f, 1000001, &p, NULL);
+	decide_plan(cfg, in, &m, &f, 1000001, &p, NULL);
 	CHECK_INT(p.reply, 1);
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	m.source = (char *)"webhook";
 	/* on cooldown, a complaint still reaches a person */
 	mk(&m, "it is broken, order #B12345", "ana");
 	f.last_reply_ms = 1000000;
-	pipeline_plan(cfg, in, &m, &f, 1000001, &p, NULL);
+	decide_plan(cfg, in, &m, &f, 1000001, &p, NULL);
 	CHECK_INT(p.reply, 0);
 	CHECK_INT(p.handoff, 1);
 	CHECK_STR(p.action, "handoff");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	memset(&f, 0, sizeof(f));
 	f.thread_replied = 1;
 	mk(&m, "thanks!", "bo");
-	pipeline_plan(cfg, in, &m, &f, 5, &p, NULL);
+	decide_plan(cfg, in, &m, &f, 5, &p, NULL);
 	CHECK_STR(p.reason, "thread_replied");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 }
 
 TEST(limit_hit_goes_to_person)
@@ -197,12 +198,12 @@ TEST(limit_hit_goes_to_person)
 	memset(text, 'a', 40);
 	strcpy(text + 40, "!");
 	mk(&m, text, "ana");
-	CHECK_INT(pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL), 0);
+	CHECK_INT(decide_plan(cfg, in, &m, NULL, 0, &p, NULL), 0);
 	CHECK_INT(p.match.limit_hit, 1);
 	CHECK_INT(p.reply, 0);
 	CHECK_INT(p.handoff, 1);
 	CHECK_STR(p.reason, "match_limit");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 }
 
 TEST(unmatched_and_spam)
@@ -211,22 +212,22 @@ TEST(unmatched_and_spam)
 	struct plan p;
 
 	mk(&m, "what colour is the sky", "ana");
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK(p.match.intent == NULL);
 	CHECK_STR(p.action, "handoff");
 	CHECK_STR(p.reason, "unmatched");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	mk(&m, "get free followers now", "spammer");
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK_STR(p.match.intent->name, "spam");
 	CHECK_STR(p.action, "handoff");
 	CHECK_STR(p.reason, "no_reply_intent");
 	CHECK_STR(p.queue, "moderation");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	mk(&m, "thanks for nothing", "ana");
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK(p.match.intent == NULL);
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 }
 
 TEST(reply_language)
@@ -237,23 +238,23 @@ TEST(reply_language)
 
 	/* no language given: the German pattern picks the German template */
 	mk(&m, "danke schön", "ana");
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK_STR(p.reply_lang, "de");
-	r = pipeline_render(&p, &m, NULL, 500, NULL);
+	r = render_reply(&p, &m, NULL, 500, NULL);
 	CHECK_STR(r, "@ana danke dir!");
 	free(r);
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	/* the mention's own language wins when a template exists */
 	mk(&m, "thanks", "ana");
 	m.lang = (char *)"de-AT";
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK_STR(p.reply_lang, "de");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 	/* no template for French: the pattern's language, then the default */
 	m.lang = (char *)"fr";
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
 	CHECK_STR(p.reply_lang, "en");
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 }
 
 TEST(name_is_neutralised)
@@ -264,14 +265,14 @@ TEST(name_is_neutralised)
 
 	mk(&m, "thanks", "ana");
 	m.author_name = (char *)"@everyone http://evil.example";
-	pipeline_plan(cfg, in, &m, NULL, 0, &p, NULL);
-	r = pipeline_render(&p, &m, NULL, 500, NULL);
+	decide_plan(cfg, in, &m, NULL, 0, &p, NULL);
+	r = render_reply(&p, &m, NULL, 500, NULL);
 	CHECK(r != NULL);
 	CHECK(strstr(r, "@everyone") == NULL);
 	CHECK(strstr(r, "evil.example") == NULL);
 	CHECK(strncmp(r, "@ana thank you, ", 16) == 0);
 	free(r);
-	pipeline_plan_clear(&p);
+	decide_plan_clear(&p);
 }
 
 TEST(reply_key_stable)

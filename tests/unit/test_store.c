@@ -1,11 +1,17 @@
-/* test_store.c - the SQLite backend: inbox uniqueness, outbox leases, handoffs, tickets,
- * and the handoff log's exactly-once append. */
+/* test_store.c - the SQLite backend: inbox uniqueness, outbox claims (a lease apart from
+ * the next attempt, completion only under the live claim), handoffs, tickets, and the
+ * handoff log's exactly-once append (long lines included). */
 #include <stdint.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <uv.h>
+
 #include "handoff.h"
+#include "handoff_log.h"
 #include "store.h"
+#include "syncer.h"
 #include "unit.h"
 
 static char dir[64];
@@ -112,8 +118,8 @@ TEST(outbox_lease_and_once)
 	struct mention m;
 	struct reply r, *v;
 	size_t n;
-	int dup;
-	int64_t next;
+	int dup, held = 0, matched = 0;
+	int64_t next, c1, c2, row;
 
 	CHECK(st != NULL);
 	mk(&m, "m-1", "ana");
@@ -133,31 +139,103 @@ TEST(outbox_lease_and_once)
 	/* a second reply to the same mention is refused by the schema */
 	r.idem_key = (char *)"ack_2";
 	CHECK(st->ops->reply_put(st, &r, NULL) != 0);
-	CHECK_INT(st->ops->reply_due(st, 4999, 1000, 10, &v, &n, NULL), 0);
+	/* not due before its next attempt */
+	CHECK_INT(st->ops->reply_claim(st, "a", 4999, 5999, 10, &v, &n, NULL), 0);
 	CHECK_INT(n, 0);
 	free(v);
-	CHECK_INT(st->ops->reply_due(st, 5000, 1000, 10, &v, &n, NULL), 0);
+	CHECK_INT(st->ops->reply_claim(st, "a", 5000, 6000, 10, &v, &n, NULL), 0);
 	CHECK_INT(n, 1);
 	CHECK_STR(v[0].idem_key, "ack_1");
+	c1 = v[0].claim;
+	row = v[0].row;
 	reply_free_array(v, n);
-	/* leased: not due again until the lease runs out */
-	CHECK_INT(st->ops->reply_due(st, 5500, 1000, 10, &v, &n, NULL), 0);
+	/* claimed: nobody claims it again while the lease lives, however long the post */
+	CHECK_INT(st->ops->reply_claim(st, "b", 5500, 6500, 10, &v, &n, NULL), 0);
+	CHECK_INT(n, 0);
+	free(v);
+	CHECK_INT(st->ops->reply_renew(st, row, c1, 9000, &held, NULL), 0);
+	CHECK_INT(held, 1);
+	CHECK_INT(st->ops->reply_claim(st, "b", 8000, 9000, 10, &v, &n, NULL), 0);
 	CHECK_INT(n, 0);
 	free(v);
 	CHECK_INT(st->ops->reply_next_due(st, &next, NULL), 0);
-	CHECK_INT(next, 6000);
-	/* a restart releases the lease */
-	CHECK_INT(st->ops->reply_release_leases(st, 5600, NULL), 0);
-	CHECK_INT(st->ops->reply_due(st, 5600, 1000, 10, &v, &n, NULL), 0);
+	CHECK_INT(next, 9000);
+	/* the lease lapses (a dead owner): another claim takes it, with a newer number */
+	CHECK_INT(st->ops->reply_claim(st, "b", 9000, 10000, 10, &v, &n, NULL), 0);
 	CHECK_INT(n, 1);
-	CHECK_INT(st->ops->reply_update(st, v[0].row, REPLY_SENT, 1, 0, NULL, NULL), 0);
+	c2 = v[0].claim;
+	CHECK(c2 > c1);
 	reply_free_array(v, n);
-	CHECK_INT(st->ops->reply_due(st, 99999, 1000, 10, &v, &n, NULL), 0);
+	/* the newer claim records the send; the old one's late failure changes nothing */
+	CHECK_INT(st->ops->reply_complete(st, row, c2, REPLY_SENT, 1, 0, NULL, &matched, NULL), 0);
+	CHECK_INT(matched, 1);
+	CHECK_INT(st->ops->reply_complete(st, row, c1, REPLY_PENDING, 1, 9500, "HTTP 500", &matched,
+	    NULL), 0);
+	CHECK_INT(matched, 0);
+	CHECK_INT(st->ops->reply_renew(st, row, c2, 20000, &held, NULL), 0);
+	CHECK_INT(held, 0);	/* sent: nothing left to hold */
+	CHECK_INT(st->ops->reply_claim(st, "a", 99999, 100999, 10, &v, &n, NULL), 0);
 	CHECK_INT(n, 0);
 	free(v);
+	CHECK_INT(st->ops->reply_next_due(st, &next, NULL), 0);
+	CHECK_INT(next, 0);
 	CHECK_INT(st->ops->author_last_reply(st, "webhook", "ana", &next, NULL), 0);
 	CHECK_INT(next, 5000);
 	mention_clear(&m);
+	store_close(st);
+}
+
+/* A restart (release of dead leases) keeps every reply's next attempt and every hold. */
+TEST(outbox_waits_survive_restart)
+{
+	struct store *st = fresh("waits");
+	struct mention m1, m2;
+	struct reply r, *v;
+	size_t n;
+	int dup, matched = 0;
+	int64_t next;
+
+	CHECK(st != NULL);
+	mk(&m1, "w-1", "ana");
+	mk(&m2, "w-2", "bo");
+	st->ops->mention_put(st, &m1, &dup, NULL);
+	st->ops->mention_put(st, &m2, &dup, NULL);
+	memset(&r, 0, sizeof(r));
+	r.source = m1.source;
+	r.author_id = m1.author_id;
+	r.author_handle = m1.author_handle;
+	r.text = (char *)"hi";
+	r.priority = 3;
+	r.next_ms = 1000;
+	r.mention_row = m1.row;
+	r.idem_key = (char *)"ack_w1";
+	r.platform_id = m1.platform_id;
+	CHECK_INT(st->ops->reply_put(st, &r, NULL), 0);
+	r.mention_row = m2.row;
+	r.idem_key = (char *)"ack_w2";
+	r.platform_id = m2.platform_id;
+	CHECK_INT(st->ops->reply_put(st, &r, NULL), 0);
+	CHECK_INT(st->ops->reply_claim(st, "a", 1000, 61000, 1, &v, &n, NULL), 0);
+	CHECK_INT(n, 1);
+	/* a 429: this reply backs off 20 s and the whole source is held as long */
+	CHECK_INT(st->ops->reply_complete(st, v[0].row, v[0].claim, REPLY_PENDING, 1, 21000,
+	    "HTTP 429", &matched, NULL), 0);
+	CHECK_INT(matched, 1);
+	CHECK_INT(st->ops->hold_set(st, "webhook", 21000, "HTTP 429", NULL), 0);
+	CHECK_INT(st->ops->hold_set(st, "webhook", 15000, "earlier", NULL), 0);	/* never earlier */
+	reply_free_array(v, n);
+	/* the daemon dies; the next one releases dead claims */
+	CHECK_INT(st->ops->reply_release_leases(st, NULL, NULL), 0);
+	CHECK_INT(st->ops->reply_claim(st, "b", 2000, 62000, 10, &v, &n, NULL), 0);
+	CHECK_INT(n, 0);	/* both wait: one for its backoff, the other for the hold */
+	free(v);
+	CHECK_INT(st->ops->reply_next_due(st, &next, NULL), 0);
+	CHECK_INT(next, 21000);
+	CHECK_INT(st->ops->reply_claim(st, "b", 21000, 81000, 10, &v, &n, NULL), 0);
+	CHECK_INT(n, 2);
+	reply_free_array(v, n);
+	mention_clear(&m1);
+	mention_clear(&m2);
 	store_close(st);
 }
 
@@ -235,13 +313,33 @@ count_lines(const char *path)
 	return n;
 }
 
+static void nop_wake(void *arg) { (void)arg; }
+
+/* Runs the loop until the log has written, synced and marked everything. */
+static void
+log_until_idle(uv_loop_t *loop, struct handoff_log *l)
+{
+	for (int i = 0; i < 2000; i++) {
+		int rc = handoff_log_flush(l, NULL);
+		if (rc < 0)
+			break;
+		if (rc == 0 && handoff_log_idle(l))
+			return;
+		uv_run(loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+	printf("  handoff log did not become idle\n");
+}
+
 TEST(handoff_log_exactly_once)
 {
 	struct store *st = fresh("hlog");
 	struct handoff_log *l;
+	struct syncer *sy;
+	uv_loop_t loop;
 	struct mention m;
-	struct handoff h;
-	char path[128];
+	struct handoff h, *hv;
+	char path[128], *big;
 	size_t w;
 	int dup;
 	FILE *f;
@@ -269,13 +367,51 @@ TEST(handoff_log_exactly_once)
 		free(h.ticket);
 		mention_clear(&m);
 	}
-	CHECK_INT(handoff_log_open(&l, path, NULL), 0);
-	CHECK_INT(handoff_log_flush(l, st, 1, &w, NULL), 0);
-	CHECK_INT(w, 2);
+	uv_loop_init(&loop);
+	CHECK_INT(syncer_open(&sy, &loop, NULL), 0);
+	CHECK_INT(handoff_log_open(&l, path, st, sy, nop_wake, NULL, NULL), 0);
+	log_until_idle(&loop, l);
 	CHECK_INT(count_lines(path), 4);	/* the old line, the closed cut line, two new */
-	CHECK_INT(handoff_log_flush(l, st, 0, &w, NULL), 0);
+	CHECK_INT(st->ops->handoff_unlogged(st, 10, &hv, &w, NULL), 0);
 	CHECK_INT(w, 0);
+	free(hv);
 	handoff_log_close(l);
+	/* a line longer than any buffer, written before a crash and not marked: found, once */
+	mk(&m, "m-long", "cy");
+	st->ops->mention_put(st, &m, &dup, NULL);
+	memset(&h, 0, sizeof(h));
+	h.mention_row = m.row;
+	h.reason = (char *)"intent";
+	h.queue = (char *)"support";
+	h.priority = 3;
+	h.captures = big = calloc(1, 20000);
+	memcpy(big, "{\"x\":\"", 6);
+	memset(big + 6, 'a', 19000);
+	memcpy(big + 19006, "\"}", 2);
+	CHECK_INT(st->ops->handoff_put(st, &h, NULL), 0);
+	CHECK_INT(st->ops->handoff_unlogged(st, 10, &hv, &w, NULL), 0);
+	CHECK_INT(w, 1);
+	{
+		json_t *o = handoff_to_json(&hv[0]);
+		char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+		CHECK(strlen(line) > 16384);
+		f = fopen(path, "a");
+		fprintf(f, "%s\n", line);
+		fclose(f);
+		free(line);
+		json_decref(o);
+	}
+	handoff_free_array(hv, w);
+	CHECK_INT(handoff_log_open(&l, path, st, sy, nop_wake, NULL, NULL), 0);
+	log_until_idle(&loop, l);
+	CHECK_INT(count_lines(path), 5);	/* found whole, marked, not written twice */
+	handoff_log_close(l);
+	free(big);
+	free(h.ticket);
+	mention_clear(&m);
+	syncer_close(sy);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
 	store_close(st);
 }
 
@@ -296,22 +432,30 @@ TEST(cursors_and_migration)
 	CHECK_STR(v, "110000000000000001");
 	free(v);
 	store_close(st);
-	/* a version-1 store (no cursors table) is upgraded in place, its rows kept */
-	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	/* a version-2 store (leases in next_ms, no holds) is upgraded in place, its rows kept */
+	st = fresh("v2");
+	CHECK(st != NULL);
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/v2.db", dir);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "CREATE TABLE mentions (row INTEGER PRIMARY KEY, x TEXT);"
-	    "INSERT INTO mentions (x) VALUES ('kept'); PRAGMA user_version = 1;", NULL, NULL, NULL),
-	    SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "DROP TABLE holds; ALTER TABLE replies DROP COLUMN owner;"
+	    "ALTER TABLE replies DROP COLUMN lease_until; ALTER TABLE replies DROP COLUMN claim;"
+	    "INSERT INTO cursors (source, value, updated_ms) VALUES ('kept', '7', 0);"
+	    "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_INT(store_open(&st, path, 0, NULL), 0);
-	CHECK_INT(st->ops->cursor_set(st, "m", "1", NULL), 0);
+	CHECK_INT(st->ops->cursor_get(st, "kept", &v, NULL), 0);
+	CHECK_STR(v, "7");
+	free(v);
+	CHECK_INT(st->ops->hold_set(st, "m", 1, "x", NULL), 0);
 	store_close(st);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_stmt *q;
-	sqlite3_prepare_v2(db, "SELECT (SELECT x FROM mentions), (SELECT user_version FROM pragma_user_version)", -1, &q, NULL);
+	sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM pragma_table_info('replies') WHERE name ="
+	    " 'lease_until'), (SELECT user_version FROM pragma_user_version)", -1, &q, NULL);
 	CHECK_INT(sqlite3_step(q), SQLITE_ROW);
-	CHECK_STR((const char *)sqlite3_column_text(q, 0), "kept");
-	CHECK_INT(sqlite3_column_int(q, 1), 2);
+	CHECK_INT(sqlite3_column_int(q, 0), 1);
+	CHECK_INT(sqlite3_column_int(q, 1), 3);
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 }
@@ -344,7 +488,7 @@ TEST(urgent_replies_first)
 	r.platform_id = m2.platform_id;
 	r.priority = 1;
 	CHECK_INT(st->ops->reply_put(st, &r, NULL), 0);
-	CHECK_INT(st->ops->reply_due(st, 10, 1000, 1, &v, &n, NULL), 0);
+	CHECK_INT(st->ops->reply_claim(st, "a", 10, 1010, 1, &v, &n, NULL), 0);
 	CHECK_INT(n, 1);
 	CHECK_STR(v[0].platform_id, "m-fire");
 	reply_free_array(v, n);
@@ -362,6 +506,7 @@ main(void)
 	RUN(inbox_unique);
 	RUN(group_durability);
 	RUN(outbox_lease_and_once);
+	RUN(outbox_waits_survive_restart);
 	RUN(handoffs);
 	RUN(tickets_unique);
 	RUN(handoff_log_exactly_once);

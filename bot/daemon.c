@@ -1,0 +1,672 @@
+/* daemon.c - the daemon's life: start-up order (data directory lock, store, syncer, inbox,
+ * outbox, sender, handoff log, sources, admin), the loop's work point that moves the
+ * pipeline along (inbox -> pipeline -> sender -> handoff log), signals, reload, drain and
+ * shutdown. Every stage lives in its own file; this one only wires and orders them. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "handoff_log.h"
+#include "http.h"
+#include "httpc.h"
+#include "inbox.h"
+#include "intents.h"
+#include "log.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "pipeline.h"
+#include "sender.h"
+#include "source.h"
+#include "store.h"
+#include "syncer.h"
+
+#define MAINT_MS 200		/* store maintenance (checkpoints) at most this often */
+#define RETRY_MS 1000		/* processing or logging after a store error */
+#define CLOSE_ANSWERS_MS 1000	/* at exit, answers still being written get this long */
+
+struct daemon {
+	uv_loop_t loop;
+	const char *config_path;
+	struct config *cfg;
+	struct intents *intents;
+	struct store *store;
+	struct syncer *syncer;
+	int store_slot;
+	uint64_t store_synced;	/* the newest store sync generation that finished well */
+	uint64_t log_after;	/* handoffs committed: the log waits for this generation */
+	struct inbox *inbox;
+	struct outbox *outbox;
+	struct sender *sender;
+	struct handoff_log *hlog;
+	struct http_server *http;
+	struct httpc *httpc;
+	struct admin admin;
+	struct source_env env;
+	struct source **src;
+	size_t nsrc;
+	int lock_fd;
+
+	uv_check_t check;	/* after each poll: the work point */
+	uv_idle_t idle;		/* keeps poll from blocking while work is pending */
+	uv_timer_t retry_timer;	/* processing / logging after a store error */
+	uv_timer_t maint_timer;
+	uv_work_t maint_work;
+	int maint_busy;
+	struct ack_err maint_err;
+	uv_timer_t drain_timer;
+	uv_signal_t sig_term, sig_int, sig_hup;
+
+	int need_process, need_log, retry_wait;
+	int draining, closed;
+	int exit_code;
+};
+
+static void idle_cb(uv_idle_t *h) { (void)h; }
+
+static void
+wake(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!d->closed)
+		uv_idle_start(&d->idle, idle_cb);
+}
+
+static struct source *
+find_source(struct daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->nsrc; i++)
+		if (strcmp(d->src[i]->name, name) == 0)
+			return d->src[i];
+	return NULL;
+}
+
+/* ---- hooks the stages call ---- */
+
+static struct source *
+sender_find(void *arg, const char *name, int *configured)
+{
+	struct daemon *d = arg;
+
+	*configured = 0;
+	for (size_t i = 0; i < d->cfg->nsources; i++)
+		if (strcmp(d->cfg->sources[i].name, name) == 0)
+			*configured = 1;
+	return find_source(d, name);
+}
+
+static void
+handed_off(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->log_after = syncer_request(d->syncer, d->store_slot);
+	d->need_log = 1;
+}
+
+static size_t
+max_len_for(void *arg, const char *source)
+{
+	struct source *s = find_source(arg, source);
+
+	return s ? s->max_length : 500;
+}
+
+static void
+decided(void *arg, const struct mention *m, const struct pipeline_result *res)
+{
+	struct source *s = find_source(arg, m->source);
+	struct source_notice n;
+
+	log_info("pipeline", "decided", "source=%s mention=%s intent=%s action=%s reason=%s ticket=%s",
+	    log_q(m->source), log_q(m->platform_id), res->intent ? res->intent : "-",
+	    res->action, res->reason, res->ticket[0] ? res->ticket : "-");
+	metrics_inc(M_MENTIONS_PROCESSED, res->intent ? res->intent : "(none)");
+	if (res->ticket[0])
+		metrics_inc(M_HANDOFFS_CREATED, res->queue);
+	if (res->limit_hit) {
+		metrics_inc(M_MATCH_LIMIT_HITS, NULL);
+		log_warn("pipeline", "match_limit", "source=%s mention=%s ticket=%s",
+		    log_q(m->source), log_q(m->platform_id), res->ticket);
+	}
+	if (s == NULL || s->ops->notice == NULL)
+		return;
+	memset(&n, 0, sizeof(n));
+	n.platform_id = m->platform_id;
+	n.intent = res->intent;
+	n.action = res->action;
+	n.reason = res->reason;
+	n.ticket = res->ticket[0] ? res->ticket : NULL;
+	n.queue = res->queue;
+	n.priority = res->ticket[0] ? handoff_priority_name(res->priority) : NULL;
+	s->ops->notice(s, &n);
+}
+
+static void daemon_stop(struct daemon *d);
+
+static void
+source_fail(void *arg, const char *source, const char *why)
+{
+	struct daemon *d = arg;
+
+	log_error("main", "source_failed", "source=%s error=%s exit=3", log_q(source), log_q(why));
+	d->exit_code = 3;
+	daemon_stop(d);
+}
+
+/* The store's sync (the syncer's worker thread) finished a round. */
+static void
+store_synced(void *arg, uint64_t gen, int rc, const struct ack_err *err)
+{
+	struct daemon *d = arg;
+
+	if (rc != 0)
+		log_error("store", "sync_failed", "error=%s", log_q(err ? err->msg : "?"));
+	else if (gen > d->store_synced)
+		d->store_synced = gen;
+	inbox_synced(d->inbox, gen, rc);
+	if (rc != 0 && d->need_log && d->log_after <= gen)
+		d->log_after = syncer_request(d->syncer, d->store_slot);	/* once more */
+	wake(d);
+}
+
+static int
+store_sync(void *arg, struct ack_err *err)
+{
+	struct store *st = arg;
+
+	return st->ops->sync(st, err);
+}
+
+/* ---- the loop's work point ---- */
+
+static void
+retry_cb(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	d->retry_wait = 0;
+	wake(d);
+}
+
+static void
+retry_later(struct daemon *d)
+{
+	d->retry_wait = 1;
+	if (!uv_is_active((uv_handle_t *)&d->retry_timer))
+		uv_timer_start(&d->retry_timer, retry_cb, RETRY_MS, 0);
+}
+
+static void begin_close(struct daemon *d);
+
+static void
+check_cb(uv_check_t *h)
+{
+	struct daemon *d = h->data;
+	struct pipeline_hooks ph = { max_len_for, decided, d };
+	struct ack_err err;
+	int more = 0, rc;
+
+	if (inbox_flush(d->inbox) > 0)
+		d->need_process = 1;
+	if (d->need_process && !d->retry_wait) {
+		size_t handoffs = 0;
+		ack_err_clear(&err);
+		rc = pipeline_process(d->cfg, d->intents, d->store, &ph, &handoffs, &err);
+		if (handoffs > 0)
+			handed_off(d);
+		if (rc < 0) {
+			log_error("pipeline", "store_error", "error=%s retry_ms=%d", log_q(err.msg),
+			    RETRY_MS);
+			retry_later(d);
+		} else {
+			d->need_process = rc == 1;
+			more |= rc == 1;
+		}
+		sender_kick(d->sender);
+	}
+	more |= sender_work(d->sender);
+	/* handoff lines only for handoffs the store has made durable */
+	if (d->need_log && !d->retry_wait && d->store_synced >= d->log_after) {
+		ack_err_clear(&err);
+		rc = handoff_log_flush(d->hlog, &err);
+		if (rc < 0) {
+			log_error("handoff", "log_failed", "error=%s retry_ms=%d", log_q(err.msg),
+			    RETRY_MS);
+			retry_later(d);
+		} else if (rc == 1) {
+			more = 1;
+		} else if (handoff_log_idle(d->hlog)) {
+			d->need_log = 0;
+		}
+	}
+	if (!more)
+		uv_idle_stop(&d->idle);
+	if (d->draining && !d->closed && inbox_idle(d->inbox) && sender_in_flight(d->sender) == 0 &&
+	    !d->need_process && (!d->need_log || d->retry_wait) && handoff_log_idle(d->hlog))
+		begin_close(d);
+}
+
+/* Store maintenance off the loop: SQLite's checkpoints fsync the database file. */
+static void
+maint_work_cb(uv_work_t *w)
+{
+	struct daemon *d = w->data;
+
+	ack_err_clear(&d->maint_err);
+	d->store->ops->maintain(d->store, &d->maint_err);
+}
+
+static void
+maint_after_cb(uv_work_t *w, int status)
+{
+	struct daemon *d = w->data;
+
+	d->maint_busy = 0;
+	if (status == 0 && d->maint_err.code != 0)
+		log_error("store", "maintenance_failed", "error=%s", log_q(d->maint_err.msg));
+}
+
+static void
+maint_timer_cb(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	if (d->maint_busy || d->closed)
+		return;
+	d->maint_work.data = d;
+	if (uv_queue_work(&d->loop, &d->maint_work, maint_work_cb, maint_after_cb) == 0)
+		d->maint_busy = 1;
+}
+
+/* ---- signals, reload, drain ---- */
+
+static void
+reload(struct daemon *d)
+{
+	struct diag dg;
+	struct config *nc, *old;
+	struct intents *ni = NULL;
+
+	diag_init(&dg);
+	nc = config_load(d->config_path, &dg);
+	if (nc != NULL)
+		ni = intents_load(nc, &dg);
+	if (nc == NULL || ni == NULL) {
+		for (size_t i = 0; i < dg.n; i++)
+			log_error("main", "reload_error", "at=%s:%d:%d msg=%s", dg.items[i].file,
+			    dg.items[i].line, dg.items[i].col, log_q(dg.items[i].msg));
+		log_error("main", "reload", "ok=0 errors=%zu kept=previous", dg.errors);
+		config_free(nc);
+		diag_free(&dg);
+		return;
+	}
+	diag_free(&dg);
+	/* sources keep their listeners: their keys take effect at the next start */
+	old = d->cfg;
+	intents_free(d->intents);
+	d->intents = ni;
+	d->cfg = nc;
+	sender_set_config(d->sender, nc);
+	log_set_level(nc->log_level);
+	config_free(old);
+	log_info("main", "reload", "ok=1 intents=%zu", d->intents->n);
+}
+
+static void
+drain_timeout_cb(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	log_warn("main", "drain_timeout", "in_flight=%zu", sender_in_flight(d->sender));
+	begin_close(d);
+}
+
+static void
+daemon_stop(struct daemon *d)
+{
+	if (d->draining)
+		return;
+	d->draining = 1;
+	d->admin.draining = 1;
+	log_info("main", "draining", "in_flight=%zu", sender_in_flight(d->sender));
+	for (size_t i = 0; i < d->nsrc; i++)
+		if (d->src[i]->ops->stop != NULL)
+			d->src[i]->ops->stop(d->src[i]);
+	inbox_refuse(d->inbox);
+	uv_timer_start(&d->drain_timer, drain_timeout_cb, (uint64_t)d->cfg->drain_ms, 0);
+	wake(d);
+}
+
+static void
+signal_cb(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	if (signum == SIGHUP)
+		reload(d);
+	else
+		daemon_stop(d);
+}
+
+static void
+begin_close(struct daemon *d)
+{
+	if (d->closed)
+		return;
+	d->closed = 1;
+	sender_refuse(d->sender);
+	http_drain(d->http);	/* a request still held is answered 503: the platform retries */
+	uv_stop(&d->loop);
+}
+
+/* ---- start-up and shutdown ---- */
+
+static int
+mkdir_p(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* One daemon per data directory: an exclusive lock on data_dir/ackbot.pid, held while it
+ * runs (the kernel drops it when the process dies, kill -9 included). */
+static int
+lock_data_dir(struct daemon *d)
+{
+	char path[4200], pid[32] = "";
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/ackbot.pid", d->cfg->data_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		log_error("main", "start_failed", "error=%s path=%s", log_q(strerror(errno)),
+		    log_q(path));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		char msg[512];
+		if ((n = pread(fd, pid, sizeof(pid) - 1, 0)) > 0)
+			pid[n] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(msg, sizeof(msg), "data directory %s is in use by another ackbot (pid %s)",
+		    d->cfg->data_dir, pid[0] ? pid : "?");
+		log_error("main", "start_failed", "error=%s", log_q(msg));
+		close(fd);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("main", "pid_file", "path=%s error=%s", log_q(path), log_q(strerror(errno)));
+	d->lock_fd = fd;
+	return 0;
+}
+
+static int
+start_sources(struct daemon *d, struct diag *dg)
+{
+	d->src = calloc(d->cfg->nsources ? d->cfg->nsources : 1, sizeof(*d->src));
+	if (d->src == NULL)
+		return -1;
+	for (size_t i = 0; i < d->cfg->nsources; i++) {
+		struct source_conf *sc = &d->cfg->sources[i];
+		const struct source_ops *ops = source_find_type(sc->type);
+		struct source *s = NULL;
+
+		if (ops == NULL) {
+			diag_add(dg, DIAG_ERROR, d->cfg->path, sc->line, sc->col, NULL,
+			    "unknown source type '%s'", sc->type);
+			continue;
+		}
+		if (sc->enabled == CONF_OFF)
+			continue;
+		if (ops->configure(&s, &d->env, sc, d->cfg, dg) != 0 || s == NULL)
+			continue;
+		d->src[d->nsrc++] = s;
+	}
+	return dg->errors ? -1 : 0;
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void
+close_handle(void *h)
+{
+	uv_handle_t *hd = h;
+
+	if (hd->loop != NULL && !uv_is_closing(hd))
+		uv_close(hd, NULL);
+}
+
+static void
+answers_timeout_cb(uv_timer_t *t)
+{
+	*(int *)t->data = 1;
+}
+
+/* The last answers (503s of the drain) reach their sockets, for a bounded time. */
+static void
+write_last_answers(struct daemon *d)
+{
+	uv_timer_t t;
+	int expired = 0;
+
+	http_drain(d->http);
+	if (http_pending(d->http) == 0)
+		return;
+	uv_timer_init(&d->loop, &t);
+	t.data = &expired;
+	uv_timer_start(&t, answers_timeout_cb, CLOSE_ANSWERS_MS, 0);
+	while (!expired && http_pending(d->http) > 0)
+		uv_run(&d->loop, UV_RUN_ONCE);
+	uv_close((uv_handle_t *)&t, NULL);
+	uv_run(&d->loop, UV_RUN_NOWAIT);
+}
+
+static int
+open_stages(struct daemon *d, struct ack_err *err)
+{
+	struct sender_hooks sh = { sender_find, wake, handed_off, d };
+
+	if (syncer_open(&d->syncer, &d->loop, err) != 0)
+		return -1;
+	if ((d->store_slot = syncer_add(d->syncer, store_sync, d->store, store_synced, d)) < 0)
+		return ack_fail(err, ACK_EINVAL, "syncer: no slot for the store");
+	if (inbox_open(&d->inbox, &d->loop, d->store, d->syncer, d->store_slot, wake, d, err) != 0 ||
+	    outbox_open(&d->outbox, d->store, NULL, err) != 0 ||
+	    outbox_recover(d->outbox, err) != 0 ||
+	    sender_open(&d->sender, &d->loop, d->store, d->outbox, d->cfg, &sh, err) != 0 ||
+	    handoff_log_open(&d->hlog, d->cfg->handoff_log, d->store, d->syncer, wake, d, err) != 0 ||
+	    http_open(&d->http, &d->loop, err) != 0 || httpc_open(&d->httpc, &d->loop, err) != 0)
+		return -1;
+	d->env.loop = &d->loop;
+	d->env.http = d->http;
+	d->env.httpc = d->httpc;
+	d->env.inbox = d->inbox;
+	d->env.sender = d->sender;
+	d->env.fail = source_fail;
+	d->env.arg = d;
+	return 0;
+}
+
+static void
+init_handles(struct daemon *d)
+{
+	uv_check_init(&d->loop, &d->check);
+	d->check.data = d;
+	uv_check_start(&d->check, check_cb);
+	uv_idle_init(&d->loop, &d->idle);
+	d->idle.data = d;
+	uv_timer_init(&d->loop, &d->retry_timer);
+	d->retry_timer.data = d;
+	uv_timer_init(&d->loop, &d->maint_timer);
+	d->maint_timer.data = d;
+	uv_timer_start(&d->maint_timer, maint_timer_cb, MAINT_MS, MAINT_MS);
+	uv_timer_init(&d->loop, &d->drain_timer);
+	d->drain_timer.data = d;
+	uv_signal_init(&d->loop, &d->sig_term);
+	uv_signal_init(&d->loop, &d->sig_int);
+	uv_signal_init(&d->loop, &d->sig_hup);
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	uv_signal_start(&d->sig_term, signal_cb, SIGTERM);
+	uv_signal_start(&d->sig_int, signal_cb, SIGINT);
+	uv_signal_start(&d->sig_hup, signal_cb, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+close_all(struct daemon *d)
+{
+	if (d->http != NULL)
+		write_last_answers(d);
+	inbox_close(d->inbox);		/* items still queued fail: their sources hear it */
+	for (size_t i = 0; i < d->nsrc; i++)
+		d->src[i]->ops->free(d->src[i]);
+	free(d->src);
+	d->src = NULL;
+	d->nsrc = 0;
+	sender_close(d->sender);
+	close_handle(&d->check);
+	close_handle(&d->idle);
+	close_handle(&d->retry_timer);
+	close_handle(&d->maint_timer);
+	close_handle(&d->drain_timer);
+	close_handle(&d->sig_term);
+	close_handle(&d->sig_int);
+	close_handle(&d->sig_hup);
+	http_close(d->http);	/* lws closes its own handles on the next runs of the loop */
+	httpc_close(d->httpc);
+	syncer_close(d->syncer);
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&d->loop) == UV_EBUSY) {
+		uv_walk(&d->loop, close_walk, NULL);
+		uv_run(&d->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&d->loop);
+	}
+	handoff_log_close(d->hlog);
+	outbox_close(d->outbox);
+}
+
+int
+daemon_run(const char *config_path)
+{
+	struct daemon dm, *d = &dm;
+	struct diag dg;
+	struct ack_err err;
+	int code = 3;
+
+	memset(d, 0, sizeof(*d));
+	d->lock_fd = -1;
+	d->config_path = config_path;
+	d->admin.started_ms = store_now_ms();
+	srandom((unsigned)(d->admin.started_ms ^ getpid()));
+	diag_init(&dg);
+	ack_err_clear(&err);
+
+	d->cfg = config_load(config_path, &dg);
+	if (d->cfg != NULL)
+		d->intents = intents_load(d->cfg, &dg);
+	if (d->cfg == NULL || d->intents == NULL) {
+		diag_print(&dg, stderr);
+		fprintf(stderr, "ackbot: not started: fix the errors above (ackbot check -c %s)\n",
+		    config_path);
+		diag_free(&dg);
+		config_free(d->cfg);
+		return 1;
+	}
+	log_set_level(d->cfg->log_level);
+	if (mkdir_p(d->cfg->data_dir) != 0) {
+		log_error("main", "start_failed", "error=%s data_dir=%s", log_q(strerror(errno)),
+		    log_q(d->cfg->data_dir));
+		goto out_cfg;
+	}
+	if (lock_data_dir(d) != 0)
+		goto out_cfg;
+	if (store_open(&d->store, d->cfg->db_path, 0, &err) != 0 ||
+	    d->store->ops->defer_sync(d->store, 1, &err) != 0) {
+		log_error("main", "start_failed", "error=%s", log_q(err.msg));
+		goto out_store;
+	}
+	/* the thread pool does store maintenance only: one thread (one malloc arena) is enough */
+	setenv("UV_THREADPOOL_SIZE", "1", 0);
+	uv_loop_init(&d->loop);
+	init_handles(d);
+	if (open_stages(d, &err) != 0) {
+		log_error("main", "start_failed", "error=%s", log_q(err.msg));
+		goto out_loop;
+	}
+	if (start_sources(d, &dg) != 0) {
+		diag_print(&dg, stderr);
+		goto out_loop;
+	}
+	for (size_t i = 0; i < d->nsrc; i++) {
+		ack_err_clear(&err);
+		if (d->src[i]->ops->start(d->src[i], &err) != 0) {
+			log_error("main", "start_failed", "source=%s error=%s", log_q(d->src[i]->name),
+			    log_q(err.msg));
+			goto out_loop;
+		}
+	}
+	d->admin.st = d->store;
+	if (d->cfg->admin_host != NULL &&
+	    admin_listen(&d->admin, d->http, d->cfg->admin_host, d->cfg->admin_port, &err) != 0) {
+		log_error("main", "start_failed", "error=%s", log_q(err.msg));
+		goto out_loop;
+	}
+
+	/* resume: unfinished mentions, unlogged handoffs, pending replies */
+	d->need_process = d->need_log = 1;
+	sender_kick(d->sender);
+	wake(d);
+	log_info("main", "ready", "pid=%d intents=%zu sources=%zu admin=%s:%d", (int)getpid(),
+	    d->intents->n, d->nsrc, d->cfg->admin_host ? d->cfg->admin_host : "off",
+	    d->cfg->admin_port);
+
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	code = d->exit_code;
+	log_info("main", "stopping", "in_flight=%zu", sender_in_flight(d->sender));
+
+out_loop:
+	close_all(d);
+out_store:
+	store_close(d->store);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+out_cfg:
+	intents_free(d->intents);
+	config_free(d->cfg);
+	diag_free(&dg);
+	if (code == 0)
+		log_info("main", "stopped", NULL);
+	return code;
+}
