@@ -132,4 +132,4 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -rf build build-asan build-fuzz tests/log
+	rm -rf build build-asan build-fuzz build-torture tests/log

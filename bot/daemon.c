@@ -52,7 +52,7 @@ struct daemon {
 	struct source_env env;
 	struct source **src;
 	size_t nsrc;
-	int lock_fd;
+	int lock_fd[2];		/* data_dir's lock, and the store's directory's when apart */
 
 	uv_check_t check;	/* after each poll: the work point */
 	uv_idle_t idle;		/* keeps poll from blocking while work is pending */
@@ -342,6 +342,7 @@ daemon_stop(struct daemon *d)
 		if (d->src[i]->ops->stop != NULL)
 			d->src[i]->ops->stop(d->src[i]);
 	inbox_refuse(d->inbox);
+	sender_refuse(d->sender);	/* posts in flight finish; the rest waits for the next start */
 	uv_timer_start(&d->drain_timer, drain_timeout_cb, (uint64_t)d->cfg->drain_ms, 0);
 	wake(d);
 }
@@ -364,6 +365,7 @@ begin_close(struct daemon *d)
 		return;
 	d->closed = 1;
 	sender_refuse(d->sender);
+	sender_flush(d->sender);
 	http_drain(d->http);	/* a request still held is answered 503: the platform retries */
 	uv_stop(&d->loop);
 }
@@ -392,16 +394,16 @@ mkdir_p(const char *path)
 	return 0;
 }
 
-/* One daemon per data directory: an exclusive lock on data_dir/ackbot.pid, held while it
- * runs (the kernel drops it when the process dies, kill -9 included). */
+/* One daemon per data directory: an exclusive lock on DIR/ackbot.pid, held while it runs
+ * (the kernel drops it when the process dies, kill -9 included). */
 static int
-lock_data_dir(struct daemon *d)
+lock_dir(const char *dir, int *out)
 {
 	char path[4200], pid[32] = "";
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/ackbot.pid", d->cfg->data_dir);
+	snprintf(path, sizeof(path), "%s/ackbot.pid", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		log_error("main", "start_failed", "error=%s path=%s", log_q(strerror(errno)),
@@ -414,7 +416,7 @@ lock_data_dir(struct daemon *d)
 			pid[n] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
 		snprintf(msg, sizeof(msg), "data directory %s is in use by another ackbot (pid %s)",
-		    d->cfg->data_dir, pid[0] ? pid : "?");
+		    dir, pid[0] ? pid : "?");
 		log_error("main", "start_failed", "error=%s", log_q(msg));
 		close(fd);
 		return -1;
@@ -422,7 +424,28 @@ lock_data_dir(struct daemon *d)
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
 		log_warn("main", "pid_file", "path=%s error=%s", log_q(path), log_q(strerror(errno)));
-	d->lock_fd = fd;
+	*out = fd;
+	return 0;
+}
+
+/* The data directory, and the store's own directory when db_path points elsewhere: two
+ * daemons must never share a store, whatever their data_dir. */
+static int
+lock_data_dir(struct daemon *d)
+{
+	char dbdir[4096];
+	const char *slash = strrchr(d->cfg->db_path, '/');
+	struct stat a, b;
+
+	if (lock_dir(d->cfg->data_dir, &d->lock_fd[0]) != 0)
+		return -1;
+	snprintf(dbdir, sizeof(dbdir), "%.*s", slash ? (int)(slash - d->cfg->db_path) : 1,
+	    slash ? d->cfg->db_path : ".");
+	if (slash == d->cfg->db_path)
+		snprintf(dbdir, sizeof(dbdir), "/");
+	if (stat(dbdir, &a) == 0 && stat(d->cfg->data_dir, &b) == 0 &&
+	    (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+		return lock_dir(dbdir, &d->lock_fd[1]);
 	return 0;
 }
 
@@ -503,8 +526,6 @@ open_stages(struct daemon *d, struct ack_err *err)
 	if ((d->store_slot = syncer_add(d->syncer, store_sync, d->store, store_synced, d)) < 0)
 		return ack_fail(err, ACK_EINVAL, "syncer: no slot for the store");
 	if (inbox_open(&d->inbox, &d->loop, d->store, d->syncer, d->store_slot, wake, d, err) != 0 ||
-	    outbox_open(&d->outbox, d->store, NULL, err) != 0 ||
-	    outbox_recover(d->outbox, err) != 0 ||
 	    sender_open(&d->sender, &d->loop, d->store, d->outbox, d->cfg, &sh, err) != 0 ||
 	    handoff_log_open(&d->hlog, d->cfg->handoff_log, d->store, d->syncer, wake, d, err) != 0 ||
 	    http_open(&d->http, &d->loop, err) != 0 || httpc_open(&d->httpc, &d->loop, err) != 0)
@@ -574,7 +595,6 @@ close_all(struct daemon *d)
 		uv_loop_close(&d->loop);
 	}
 	handoff_log_close(d->hlog);
-	outbox_close(d->outbox);
 }
 
 int
@@ -586,7 +606,7 @@ daemon_run(const char *config_path)
 	int code = 3;
 
 	memset(d, 0, sizeof(*d));
-	d->lock_fd = -1;
+	d->lock_fd[0] = d->lock_fd[1] = -1;
 	d->config_path = config_path;
 	d->admin.started_ms = store_now_ms();
 	srandom((unsigned)(d->admin.started_ms ^ getpid()));
@@ -612,7 +632,11 @@ daemon_run(const char *config_path)
 	}
 	if (lock_data_dir(d) != 0)
 		goto out_cfg;
+	/* the leases of a dead past end before the loop's short lock waits begin: a CLI command
+	 * holding the lock for a moment must not fail the start */
 	if (store_open(&d->store, d->cfg->db_path, 0, &err) != 0 ||
+	    outbox_open(&d->outbox, d->store, NULL, &err) != 0 ||
+	    outbox_recover(d->outbox, &err) != 0 ||
 	    d->store->ops->defer_sync(d->store, 1, &err) != 0) {
 		log_error("main", "start_failed", "error=%s", log_q(err.msg));
 		goto out_store;
@@ -659,9 +683,11 @@ daemon_run(const char *config_path)
 out_loop:
 	close_all(d);
 out_store:
+	outbox_close(d->outbox);
 	store_close(d->store);
-	if (d->lock_fd >= 0)
-		close(d->lock_fd);
+	for (int i = 0; i < 2; i++)
+		if (d->lock_fd[i] >= 0)
+			close(d->lock_fd[i]);
 out_cfg:
 	intents_free(d->intents);
 	config_free(d->cfg);

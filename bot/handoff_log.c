@@ -309,8 +309,10 @@ handoff_log_flush(struct handoff_log *l, struct ack_err *err)
 		char *s;
 		int ok;
 
-		if (known_has(l, v[i].ticket)) {	/* already in the file: only mark it */
-			if (rows_add(&l->synced, v[i].row) != 0)
+		if (known_has(l, v[i].ticket)) {
+			/* already in the file (maybe only in the page cache): not written again,
+			 * marked after the fsync below */
+			if (rows_add(&l->written, v[i].row) != 0)
 				goto oom;
 			continue;
 		}

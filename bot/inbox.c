@@ -195,15 +195,37 @@ cursor_cmp(const char *a, const char *b)
 	return la != lb ? (la < lb ? -1 : 1) : strcmp(a, b);
 }
 
-/* 1 if a later item of the batch moves the same source's cursor at least as far: the
- * cursor only moves forward, so one write per source and batch is enough. */
+/* The cursor only moves forward, and the batch is one transaction: one write per source,
+ * its furthest cursor, after the batch's mentions. A handful of stream sources at most. */
+#define CURSOR_SOURCES 16
+
 static int
-later_cursor(const struct item *it)
+write_cursors(struct store *st, struct item *list, struct ack_err *err)
 {
-	for (const struct item *n = it->next; n != NULL; n = n->next)
-		if (n->m.cursor != NULL && strcmp(n->m.source, it->m.source) == 0 &&
-		    cursor_cmp(n->m.cursor, it->m.cursor) >= 0)
-			return 1;
+	struct item *best[CURSOR_SOURCES];
+	size_t n = 0, i;
+	int rc;
+
+	for (struct item *it = list; it != NULL; it = it->next) {
+		if (it->m.cursor == NULL)
+			continue;
+		for (i = 0; i < n; i++)
+			if (strcmp(best[i]->m.source, it->m.source) == 0)
+				break;
+		if (i == n) {
+			if (n == CURSOR_SOURCES) {	/* more stream sources than expected */
+				if ((rc = st->ops->cursor_set(st, it->m.source, it->m.cursor, err)) != 0)
+					return rc;
+				continue;
+			}
+			best[n++] = it;
+		} else if (cursor_cmp(it->m.cursor, best[i]->m.cursor) > 0) {
+			best[i] = it;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if ((rc = st->ops->cursor_set(st, best[i]->m.source, best[i]->m.cursor, err)) != 0)
+			return rc;
 	return 0;
 }
 
@@ -225,9 +247,9 @@ inbox_flush(struct inbox *ib)
 		if (it->m.platform_id != NULL)
 			rc = st->ops->mention_put(st, &it->m, &dup, &err);
 		it->result = dup ? INBOX_DUPLICATE : INBOX_ACCEPTED;
-		if (rc == 0 && it->m.cursor != NULL && !later_cursor(it))
-			rc = st->ops->cursor_set(st, it->m.source, it->m.cursor, &err);
 	}
+	if (rc == 0)
+		rc = write_cursors(st, list, &err);
 	if (rc == 0)
 		rc = st->ops->commit(st, &err);
 	if (rc != 0) {

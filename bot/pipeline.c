@@ -108,8 +108,8 @@ pipeline_apply(const struct config *c, const struct intents *in, struct store *s
 		r.extra = m->extra;
 		/* the lowest priority (sent last, dropped when stale) is a thank-you's alone: an
 		 * answer or a routing reply is never dropped for its age */
-		r.priority = p.match.intent->kind == INTENT_THANKS ? HANDOFF_LOW :
-		    p.handoff && p.priority < HANDOFF_NORMAL ? p.priority : HANDOFF_NORMAL;
+		r.priority = p.handoff && p.priority < HANDOFF_NORMAL ? p.priority :
+		    p.match.intent->kind == INTENT_THANKS && !p.handoff ? HANDOFF_LOW : HANDOFF_NORMAL;
 		r.next_ms = now;
 		r.created_ms = now;
 		r.mention_received_ms = m->received_ms;

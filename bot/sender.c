@@ -92,7 +92,15 @@ reset_ms(const char *v, int64_t now_ms)
 	if (v == NULL || *v == '\0')
 		return -1;
 	n = strtoll(v, &end, 10);
-	at = end != v && *end == '\0' ? (int64_t)n * 1000 : text_iso8601_ms(v);
+	if (end != v && *end == '\0') {
+		if (n < 0)
+			return -1;
+		if (n < 1000000000LL)	/* seconds from now (some platforms), not a time */
+			return n > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : n * 1000;
+		at = n > INT64_MAX / 1000 ? INT64_MAX : (int64_t)n * 1000;
+	} else {
+		at = text_iso8601_ms(v);
+	}
 	if (at <= 0)
 		return -1;
 	d = at - now_ms;
@@ -124,6 +132,8 @@ sender_classify_http(const struct httpc_result *r, int64_t now_ms, struct send_o
 		    r->body ? r->body : "");
 	}
 }
+
+static void flush_done(struct sender *s);
 
 static void
 flight_free(struct flight *f)
@@ -316,6 +326,13 @@ sender_refuse(struct sender *s)
 	s->refusing = 1;
 }
 
+void
+sender_flush(struct sender *s)
+{
+	s->store_failed = 0;	/* one last try, whatever the retry timer said */
+	flush_done(s);
+}
+
 size_t
 sender_in_flight(const struct sender *s)
 {
@@ -327,7 +344,9 @@ sender_reply_done(struct sender *s, int64_t row, int64_t claim, const struct sen
 {
 	struct flight *f = flight_find(s, row);
 
-	if (f == NULL || f->done || f->claim != claim) {
+	/* matched by row: a post is in flight at most once per row here, and when its lease
+	 * lapsed and was claimed again, the flight holds the newer claim */
+	if (f == NULL || f->done) {
 		log_debug("sender", "outcome_ignored", "reply=%lld claim=%lld", (long long)row,
 		    (long long)claim);
 		return;
@@ -386,6 +405,9 @@ record(struct sender *s, struct flight *f, int64_t now, int *matched, char ticke
 	ticket[0] = '\0';
 	if (o->result == SEND_RETRY && attempts >= c->send_max_attempts)
 		o->result = SEND_FAIL;
+	if (o->hold && (rc = outbox_hold(s->ob, f->source, now + (o->retry_after_ms >= 0 ?
+	    o->retry_after_ms : c->backoff_min_ms), o->error, err)) != 0)
+		return rc;	/* the platform limits the account: every reply waits */
 	if (o->result == SEND_OK)
 		return outbox_complete(s->ob, f->row, f->claim, REPLY_SENT, attempts, 0, NULL,
 		    matched, err);
@@ -393,12 +415,8 @@ record(struct sender *s, struct flight *f, int64_t now, int *matched, char ticke
 		int64_t delay = o->retry_after_ms >= 0 ? o->retry_after_ms :
 		    sender_backoff_ms(c->backoff_min_ms, c->backoff_max_ms, attempts);
 		o->retry_after_ms = delay;
-		if ((rc = outbox_complete(s->ob, f->row, f->claim, REPLY_PENDING, attempts,
-		    now + delay, o->error, matched, err)) != 0)
-			return rc;
-		if (*matched && o->hold)
-			rc = outbox_hold(s->ob, f->source, now + delay, o->error, err);
-		return rc;
+		return outbox_complete(s->ob, f->row, f->claim, REPLY_PENDING, attempts, now + delay,
+		    o->error, matched, err);
 	}
 	if ((rc = outbox_complete(s->ob, f->row, f->claim, REPLY_FAILED, attempts, 0, o->error,
 	    matched, err)) != 0)

@@ -41,6 +41,8 @@ void sender_kick(struct sender *s);
 int  sender_work(struct sender *s);
 /* Claims no new replies from now on (drain); outcomes are still recorded. */
 void sender_refuse(struct sender *s);
+/* Records the outcomes that arrived, now (at close). */
+void sender_flush(struct sender *s);
 /* Posts started and not yet recorded. */
 size_t sender_in_flight(const struct sender *s);
 

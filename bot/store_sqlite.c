@@ -178,7 +178,12 @@ static int
 db_fail(struct store_sqlite *s, struct ack_err *err, const char *what)
 {
 	int rc = sqlite3_extended_errcode(s->db);
-	int code = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ? ACK_ETEMP : ACK_EIO;
+	int prim = rc & 0xff;
+	/* busy: try again soon; a row the schema refuses (constraint, too big, type): the
+	 * caller's input, never better on a retry; the rest: the disk or the file */
+	int code = prim == SQLITE_BUSY || prim == SQLITE_LOCKED ? ACK_ETEMP :
+	    prim == SQLITE_CONSTRAINT || prim == SQLITE_TOOBIG || prim == SQLITE_MISMATCH ||
+	    prim == SQLITE_RANGE ? ACK_EINVAL : ACK_EIO;
 
 	return ack_fail(err, code, "%s: %s", what, sqlite3_errmsg(s->db));
 }
@@ -446,8 +451,22 @@ sqlite_sync(struct store *st, struct ack_err *err)
 		close(s->wal_fd);	/* the log was removed or replaced */
 		s->wal_fd = -1;
 	}
-	if (s->wal_fd < 0)
-		s->wal_fd = open(s->wal_path, O_RDONLY | O_CLOEXEC);
+	if (s->wal_fd < 0 && (s->wal_fd = open(s->wal_path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		/* a log created since the last sync: its name must survive a power loss too */
+		char dir[4096];
+		const char *slash = strrchr(s->path, '/');
+		int dfd;
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - s->path) : 1,
+		    slash ? s->path : ".");
+		if (slash == s->path)
+			snprintf(dir, sizeof(dir), "/");
+		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			if (fsync(dfd) != 0)
+				rc = ack_fail(err, ACK_EIO, "store: fsync of %s: %s", dir,
+				    strerror(errno));
+			close(dfd);
+		}
+	}
 	if (s->wal_fd < 0) {
 		if (errno != ENOENT)	/* no log: nothing was written since the last checkpoint */
 			rc = ack_fail(err, ACK_EIO, "store: cannot open the write-ahead log: %s",

@@ -18,6 +18,8 @@ struct slot {
 	uint64_t reported;	/* ... and told the loop about (loop only) */
 	int rc;
 	struct ack_err err;
+	uint64_t failed;	/* the newest failed generation not yet reported, 0 if none */
+	struct ack_err fail_err;
 };
 
 struct syncer {
@@ -59,6 +61,10 @@ worker(void *arg)
 			sl->completed = g;
 			sl->rc = rc;
 			sl->err = err;
+			if (rc != 0) {	/* a later good round must not hide it */
+				sl->failed = g;
+				sl->fail_err = err;
+			}
 			did = 1;
 		}
 		if (did) {
@@ -80,15 +86,24 @@ async_cb(uv_async_t *a)
 
 	for (int i = 0; i < s->nslots; i++) {
 		struct slot *sl = &s->slot[i];
-		uint64_t g;
+		uint64_t g, failed;
 		int rc;
-		struct ack_err err;
+		struct ack_err err, ferr;
 
 		pthread_mutex_lock(&s->lock);
 		g = sl->completed;
 		rc = sl->rc;
 		err = sl->err;
+		failed = sl->failed;
+		ferr = sl->fail_err;
+		sl->failed = 0;
 		pthread_mutex_unlock(&s->lock);
+		if (failed > sl->reported) {
+			/* everything up to the failed round failed, even if a later one went well
+			 * (after a failed fsync the kernel may have dropped those pages) */
+			sl->reported = failed;
+			sl->done(sl->done_arg, failed, ferr.code ? ferr.code : ACK_EIO, &ferr);
+		}
 		if (g == sl->reported)
 			continue;
 		sl->reported = g;

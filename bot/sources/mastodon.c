@@ -49,7 +49,57 @@ struct mastodon {
 	int connected;
 	struct ws_conn *ws;
 	uv_timer_t *timer;	/* reconnect / retry; freed in its close callback */
+	unsigned gen;		/* the connection attempt: retry_later starts a new one */
+	struct mreq *reqs;	/* requests and page cursors out, for the callbacks */
 };
+
+/* What a request's callback gets: the source and the attempt it belongs to. An answer to
+ * an attempt that was given up (retry_later) is dropped, so two backfills never mix. */
+struct mreq {
+	struct mastodon *m;
+	unsigned gen;
+	struct mreq *prev, *next;
+};
+
+static struct mreq *
+req_new(struct mastodon *m)
+{
+	struct mreq *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->m = m;
+	r->gen = m->gen;
+	r->next = m->reqs;
+	if (m->reqs != NULL)
+		m->reqs->prev = r;
+	m->reqs = r;
+	return r;
+}
+
+static void
+req_free(struct mreq *r)
+{
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		r->m->reqs = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	free(r);
+}
+
+/* The source, or NULL when the request's attempt is over (or the source stopped). */
+static struct mastodon *
+req_take(void *arg)
+{
+	struct mreq *r = arg;
+	struct mastodon *m = r->m;
+	int current = r->gen == m->gen && !m->stopped;
+
+	req_free(r);
+	return current ? m : NULL;
+}
 
 static void start_verify(struct mastodon *m);
 
@@ -101,6 +151,7 @@ retry_later(struct mastodon *m, const char *why)
 {
 	int64_t d = sender_backoff_ms(1000, 60000, ++m->attempts);
 
+	m->gen++;		/* answers to this attempt's requests are dropped */
 	m->connected = 0;
 	if (m->ws != NULL) {
 		ws_close(m->ws);
@@ -118,11 +169,17 @@ get(struct mastodon *m, const char *path, httpc_done_fn *done)
 {
 	struct httpc_header h[1] = { { "Authorization", m->auth } };
 	struct ack_err err;
+	struct mreq *r = req_new(m);
 	char url[2048];
 
+	if (r == NULL) {
+		retry_later(m, "out of memory");
+		return -1;
+	}
 	snprintf(url, sizeof(url), "%s%s", m->base_url, path);
-	if (httpc_request(m->base.env->httpc, "GET", url, h, 1, NULL, 0, m->timeout_ms, done, m,
+	if (httpc_request(m->base.env->httpc, "GET", url, h, 1, NULL, 0, m->timeout_ms, done, r,
 	    &err) != 0) {
+		req_free(r);
 		retry_later(m, err.msg);
 		return -1;
 	}
@@ -205,10 +262,10 @@ backfill_from(struct mastodon *m, const char *cursor)
 static void
 page_done(void *arg, int result, const struct mention *mn)
 {
-	struct mastodon *m = arg;
+	struct mastodon *m = req_take(arg);
 
 	(void)mn;
-	if (m->stopped)
+	if (m == NULL)
 		return;
 	if (result == INBOX_FAILED) {
 		retry_later(m, "store commit failed; backfill will fetch it again");
@@ -230,14 +287,15 @@ page_done(void *arg, int result, const struct mention *mn)
 static void
 backfill_done(void *arg, const struct httpc_result *r)
 {
-	struct mastodon *m = arg;
+	struct mastodon *m = req_take(arg);
 	struct ack_err err;
 	json_t *page;
 	char *cursor = NULL, newest[32] = "";
+	struct mreq *pr;
 	size_t n;
 	int first = 0;
 
-	if (m->stopped)
+	if (m == NULL)
 		return;
 	if (r->curl_code != 0 || r->status != 200) {
 		retry_later(m, r->curl_code ? r->error : "backfill answered an error");
@@ -288,9 +346,15 @@ backfill_done(void *arg, const struct httpc_result *r)
 	m->first_start = first;
 	m->page_full = n >= MASTODON_PAGE;
 	snprintf(m->page_cursor, sizeof(m->page_cursor), "%s", newest[0] ? newest : "0");
+	if ((pr = req_new(m)) == NULL) {
+		retry_later(m, "out of memory");
+		return;
+	}
 	if (inbox_put_cursor(m->base.env->inbox, m->base.name, m->page_cursor, INBOX_FENCE,
-	    page_done, m) != 0)
+	    page_done, pr) != 0) {
+		req_free(pr);
 		retry_later(m, "the inbox is not taking the cursor; backfill will fetch again");
+	}
 }
 
 static void
@@ -399,12 +463,12 @@ connect_stream(struct mastodon *m)
 static void
 instance_done(void *arg, const struct httpc_result *r)
 {
-	struct mastodon *m = arg;
+	struct mastodon *m = req_take(arg);
 	json_t *o;
 	const char *s = NULL;
 	json_int_t maxc = 0;
 
-	if (m->stopped)
+	if (m == NULL)
 		return;
 	if (r->curl_code == 0 && r->status == 404 && !m->tried_v1) {
 		m->tried_v1 = 1;	/* an older server: /api/v1/instance */
@@ -447,11 +511,11 @@ instance_done(void *arg, const struct httpc_result *r)
 static void
 verify_done(void *arg, const struct httpc_result *r)
 {
-	struct mastodon *m = arg;
+	struct mastodon *m = req_take(arg);
 	json_t *o;
 	const char *id;
 
-	if (m->stopped)
+	if (m == NULL)
 		return;
 	if (r->curl_code == 0 && r->status == 401) {
 		if (!m->verified_once) {
@@ -686,6 +750,8 @@ mastodon_free(struct source *s)
 	if (m == NULL)
 		return;
 	mastodon_stop(s);
+	while (m->reqs != NULL)	/* their transfers were stopped without a callback */
+		req_free(m->reqs);
 	if (m->timer != NULL)
 		uv_close((uv_handle_t *)m->timer, timer_closed);
 	source_free_common(s);
