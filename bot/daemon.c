@@ -31,6 +31,7 @@
 #define MAINT_MS 200		/* store maintenance (checkpoints) at most this often */
 #define RETRY_MS 1000		/* processing or logging after a store error */
 #define CLOSE_ANSWERS_MS 1000	/* at exit, answers still being written get this long */
+#define LOG_BATCH_MS 20		/* handoff log lines go out in batches, one fsync per batch */
 
 struct daemon {
 	uv_loop_t loop;
@@ -57,6 +58,7 @@ struct daemon {
 	uv_check_t check;	/* after each poll: the work point */
 	uv_idle_t idle;		/* keeps poll from blocking while work is pending */
 	uv_timer_t retry_timer;	/* processing / logging after a store error */
+	uv_timer_t log_timer;	/* the next handoff log batch */
 	uv_timer_t maint_timer;
 	uv_work_t maint_work;
 	int maint_busy;
@@ -64,7 +66,7 @@ struct daemon {
 	uv_timer_t drain_timer;
 	uv_signal_t sig_term, sig_int, sig_hup;
 
-	int need_process, need_log, retry_wait;
+	int need_process, need_log, log_due, retry_wait;
 	int draining, closed;
 	int exit_code;
 };
@@ -205,6 +207,15 @@ retry_later(struct daemon *d)
 		uv_timer_start(&d->retry_timer, retry_cb, RETRY_MS, 0);
 }
 
+static void
+log_timer_cb(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	d->log_due = 1;
+	wake(d);
+}
+
 static void begin_close(struct daemon *d);
 
 static void
@@ -234,8 +245,10 @@ check_cb(uv_check_t *h)
 		sender_kick(d->sender);
 	}
 	more |= sender_work(d->sender);
-	/* handoff lines only for handoffs the store has made durable */
-	if (d->need_log && !d->retry_wait && d->store_synced >= d->log_after) {
+	/* handoff lines in batches, and only for handoffs the store has made durable */
+	if (d->need_log && !d->log_due && !uv_is_active((uv_handle_t *)&d->log_timer))
+		uv_timer_start(&d->log_timer, log_timer_cb, d->draining ? 0 : LOG_BATCH_MS, 0);
+	if (d->log_due && !d->retry_wait && d->store_synced >= d->log_after) {
 		ack_err_clear(&err);
 		rc = handoff_log_flush(d->hlog, &err);
 		if (rc < 0) {
@@ -245,7 +258,7 @@ check_cb(uv_check_t *h)
 		} else if (rc == 1) {
 			more = 1;
 		} else if (handoff_log_idle(d->hlog)) {
-			d->need_log = 0;
+			d->need_log = d->log_due = 0;
 		}
 	}
 	if (!more)
@@ -550,6 +563,8 @@ init_handles(struct daemon *d)
 	d->idle.data = d;
 	uv_timer_init(&d->loop, &d->retry_timer);
 	d->retry_timer.data = d;
+	uv_timer_init(&d->loop, &d->log_timer);
+	d->log_timer.data = d;
 	uv_timer_init(&d->loop, &d->maint_timer);
 	d->maint_timer.data = d;
 	uv_timer_start(&d->maint_timer, maint_timer_cb, MAINT_MS, MAINT_MS);
@@ -580,6 +595,7 @@ close_all(struct daemon *d)
 	close_handle(&d->check);
 	close_handle(&d->idle);
 	close_handle(&d->retry_timer);
+	close_handle(&d->log_timer);
 	close_handle(&d->maint_timer);
 	close_handle(&d->drain_timer);
 	close_handle(&d->sig_term);

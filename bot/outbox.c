@@ -90,7 +90,7 @@ outbox_hold(struct outbox *ob, const char *source, int64_t until_ms, const char 
 }
 
 int
-outbox_next_due(struct outbox *ob, int64_t *ms, struct ack_err *err)
+outbox_next_due(struct outbox *ob, int64_t now_ms, int64_t *ms, struct ack_err *err)
 {
-	return ob->st->ops->reply_next_due(ob->st, ms, err);
+	return ob->st->ops->reply_next_due(ob->st, now_ms, ms, err);
 }

@@ -40,7 +40,7 @@ int  outbox_complete(struct outbox *ob, int64_t row, int64_t claim, int state, i
 /* Every reply of source waits until until_ms (a platform's rate limit); survives restarts. */
 int  outbox_hold(struct outbox *ob, const char *source, int64_t until_ms, const char *why,
     struct ack_err *err);
-/* When a reply is next due (0: none pending), outside a transaction. */
-int  outbox_next_due(struct outbox *ob, int64_t *ms, struct ack_err *err);
+/* When a reply is next due (0: none waiting), outside a transaction. */
+int  outbox_next_due(struct outbox *ob, int64_t now_ms, int64_t *ms, struct ack_err *err);
 
 #endif

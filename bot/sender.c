@@ -211,10 +211,10 @@ static void
 schedule(struct sender *s)
 {
 	struct ack_err err;
-	int64_t next = 0, delay;
+	int64_t next = 0, delay, now = store_now_ms();
 
 	ack_err_clear(&err);
-	if (outbox_next_due(s->ob, &next, &err) != 0) {
+	if (outbox_next_due(s->ob, now, &next, &err) != 0) {
 		retry_soon(s, "next_due", &err);
 		return;
 	}
@@ -222,7 +222,7 @@ schedule(struct sender *s)
 		uv_timer_stop(&s->send_timer);
 		return;
 	}
-	delay = next - store_now_ms();
+	delay = next - now;
 	if (delay < 0)
 		delay = 0;
 	if (delay > 60000)

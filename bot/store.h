@@ -115,9 +115,10 @@ struct store_ops {
 	 * cleared. *matched = 0 (nothing changed) when the claim is no longer the row's. */
 	int  (*reply_complete)(struct store *st, int64_t row, int64_t claim, int state, int attempts,
 	    int64_t next_ms, const char *last_error, int *matched, struct ack_err *err);
-	/* When the next pending reply may be claimed (its attempt, lease and hold all past);
-	 * 0 when none is pending. */
-	int  (*reply_next_due)(struct store *st, int64_t *ms, struct ack_err *err);
+	/* When the next pending reply may be claimed, seen at now_ms: the earliest attempt of
+	 * a row no live lease holds and no hold keeps back, or the end of a hold that does;
+	 * 0 when none is waiting. Leased rows are left out: their outcome comes first. */
+	int  (*reply_next_due)(struct store *st, int64_t now_ms, int64_t *ms, struct ack_err *err);
 	int  (*reply_counts)(struct store *st, int64_t *pending, struct ack_err *err);
 	/* Leases held by owner (NULL: by anyone) end now; the next attempts stay as they are.
 	 * The only writer of a store calls it at start-up for the leases of its dead past. */

@@ -70,9 +70,15 @@ static const char *const sql_text[Q_MAX] = {
 	    " mention_received_ms, last_error, claim",
 	[Q_REPLY_RENEW] =
 	    "UPDATE replies SET lease_until = ? WHERE row = ? AND claim = ? AND state = 0",
+	/* the earliest attempt of a row that is neither leased (in flight: its outcome wakes
+	 * the sender anyway) nor held, and the earliest end of a hold that keeps rows back:
+	 * an index walk in next_ms order, not a scan of the whole outbox */
 	[Q_REPLY_NEXT_DUE] =
-	    "SELECT min(max(r.next_ms, r.lease_until, coalesce(h.until_ms, 0)))"
-	    " FROM replies r LEFT JOIN holds h ON h.source = r.source WHERE r.state = 0",
+	    "SELECT coalesce((SELECT next_ms FROM replies r WHERE state = 0 AND lease_until <= ?1"
+	    "  AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.source = r.source AND h.until_ms > ?1)"
+	    "  ORDER BY next_ms LIMIT 1), 0),"
+	    " coalesce((SELECT min(until_ms) FROM holds h WHERE until_ms > ?1 AND EXISTS"
+	    "  (SELECT 1 FROM replies r WHERE r.source = h.source AND r.state = 0)), 0)",
 	[Q_REPLY_COMPLETE] =
 	    "UPDATE replies SET state = ?1, attempts = ?2, next_ms = ?3, last_error = ?4,"
 	    " sent_ms = CASE WHEN ?1 = 1 THEN ?5 ELSE sent_ms END, owner = NULL, lease_until = 0"
@@ -116,7 +122,8 @@ static const char schema_v3[] =
     "ALTER TABLE replies ADD COLUMN owner TEXT;"
     "ALTER TABLE replies ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE replies ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;"
-    "CREATE TABLE holds (source TEXT PRIMARY KEY, until_ms INTEGER NOT NULL, reason TEXT);";
+    "CREATE TABLE holds (source TEXT PRIMARY KEY, until_ms INTEGER NOT NULL, reason TEXT);"
+    "CREATE INDEX replies_next ON replies (next_ms) WHERE state = 0;";
 
 /* Version 2: stream cursors per source. */
 static const char schema_v2[] =
@@ -741,13 +748,25 @@ sqlite_reply_renew(struct store *st, int64_t row, int64_t claim, int64_t lease_u
 }
 
 static int
-sqlite_reply_next_due(struct store *st, int64_t *ms, struct ack_err *err)
+sqlite_reply_next_due(struct store *st, int64_t now, int64_t *ms, struct ack_err *err)
 {
 	struct store_sqlite *s = (struct store_sqlite *)st;
 	sqlite3_stmt *x;
 
+	int64_t a = 0, b = 0;
+	int rc;
+
 	PREP(s, Q_REPLY_NEXT_DUE);
-	return query_int64(s, x, ms, err, "next due reply");
+	sqlite3_bind_int64(x, 1, now);
+	if ((rc = sqlite3_step(x)) == SQLITE_ROW) {
+		a = sqlite3_column_int64(x, 0);
+		b = sqlite3_column_int64(x, 1);
+	}
+	sqlite3_reset(x);
+	if (rc != SQLITE_ROW)
+		return db_fail(s, err, "next due reply");
+	*ms = a == 0 ? b : b == 0 ? a : a < b ? a : b;
+	return 0;
 }
 
 static int

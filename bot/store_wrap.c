@@ -270,14 +270,14 @@ w_reply_complete(struct store *st, int64_t row, int64_t claim, int state, int at
 }
 
 static int
-w_reply_next_due(struct store *st, int64_t *ms, struct ack_err *err)
+w_reply_next_due(struct store *st, int64_t now_ms, int64_t *ms, struct ack_err *err)
 {
 	struct store_wrap *w = (struct store_wrap *)st;
 	int rc;
 
 	if ((rc = enter(w, "reply_next_due", err)) != 0)
 		return rc;
-	rc = w->in->ops->reply_next_due(w->in, ms, err);
+	rc = w->in->ops->reply_next_due(w->in, now_ms, ms, err);
 	leave(w, "reply_next_due", rc);
 	return rc;
 }

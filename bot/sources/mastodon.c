@@ -50,6 +50,8 @@ struct mastodon {
 	struct ws_conn *ws;
 	uv_timer_t *timer;	/* reconnect / retry; freed in its close callback */
 	unsigned gen;		/* the connection attempt: retry_later starts a new one */
+	int store_attempts;	/* store failures since the last committed page */
+	int store_wait;		/* a retry after a store failure is already set */
 	struct mreq *reqs;	/* requests and page cursors out, for the callbacks */
 };
 
@@ -140,17 +142,37 @@ timer_cb(uv_timer_t *t)
 {
 	struct mastodon *m = t->data;
 
+	m->store_wait = 0;
 	if (!m->stopped)
 		start_verify(m);
 }
 
 /* Something failed: start over from verify_credentials after a backoff with jitter
  * (1 s, 2 s, 4 s ... 60 s), so a broken server or network is never hammered. */
+static void retry_in(struct mastodon *m, const char *why, int64_t d);
+
 static void
 retry_later(struct mastodon *m, const char *why)
 {
-	int64_t d = sender_backoff_ms(1000, 60000, ++m->attempts);
+	retry_in(m, why, sender_backoff_ms(1000, 60000, ++m->attempts));
+}
 
+/* Our store failed, not the platform: the wait stays short (a full disk that gets space
+ * back, a lock that goes), 0.5 s doubling up to 5 s, and the platform's backoff is left
+ * alone. One failure is reported once per item of the batch: a new attempt that is
+ * already waiting is not pushed further. */
+static void
+retry_store(struct mastodon *m, const char *why)
+{
+	if (m->store_wait)
+		return;
+	m->store_wait = 1;
+	retry_in(m, why, sender_backoff_ms(500, 5000, ++m->store_attempts));
+}
+
+static void
+retry_in(struct mastodon *m, const char *why, int64_t d)
+{
 	m->gen++;		/* answers to this attempt's requests are dropped */
 	m->connected = 0;
 	if (m->ws != NULL) {
@@ -197,7 +219,7 @@ intake_done(void *arg, int result, const struct mention *mn)
 	struct mastodon *m = arg;
 
 	if (result == INBOX_FAILED && !m->stopped)
-		retry_later(m, "store commit failed; backfill will fetch it again");
+		retry_store(m, "store commit failed; backfill will fetch it again");
 	(void)mn;
 }
 
@@ -268,9 +290,10 @@ page_done(void *arg, int result, const struct mention *mn)
 	if (m == NULL)
 		return;
 	if (result == INBOX_FAILED) {
-		retry_later(m, "store commit failed; backfill will fetch it again");
+		retry_store(m, "store commit failed; backfill will fetch it again");
 		return;
 	}
+	m->store_attempts = 0;
 	if (m->first_start) {
 		log_info("mastodon", "first_start", "source=%s cursor=%s", log_q(m->base.name),
 		    m->page_cursor);
@@ -309,7 +332,7 @@ backfill_done(void *arg, const struct httpc_result *r)
 	}
 	if (inbox_cursor_get(m->base.env->inbox, m->base.name, &cursor, &err) != 0) {
 		json_decref(page);
-		retry_later(m, err.msg);
+		retry_store(m, err.msg);
 		return;
 	}
 	first = cursor == NULL;
@@ -325,7 +348,7 @@ backfill_done(void *arg, const struct httpc_result *r)
 		rc = take_notification(m, no, first ? store_now_ms() - m->max_age_ms : 0, 0);
 		if (rc == -2) {
 			json_decref(page);
-			retry_later(m, "the inbox is not taking mentions; backfill will fetch them again");
+			retry_store(m, "the inbox is not taking mentions; backfill will fetch them again");
 			return;
 		}
 		if (rc != 0)
@@ -353,7 +376,7 @@ backfill_done(void *arg, const struct httpc_result *r)
 	if (inbox_put_cursor(m->base.env->inbox, m->base.name, m->page_cursor, INBOX_FENCE,
 	    page_done, pr) != 0) {
 		req_free(pr);
-		retry_later(m, "the inbox is not taking the cursor; backfill will fetch again");
+		retry_store(m, "the inbox is not taking the cursor; backfill will fetch again");
 	}
 }
 
@@ -367,7 +390,7 @@ start_backfill(struct mastodon *m)
 	 * cursor, before anything that failed */
 	inbox_unfence(m->base.env->inbox, m->base.name);
 	if (inbox_cursor_get(m->base.env->inbox, m->base.name, &cursor, &err) != 0) {
-		retry_later(m, err.msg);
+		retry_store(m, err.msg);
 		return;
 	}
 	m->backfilling = 1;
@@ -404,7 +427,7 @@ on_message(void *arg, const char *data, size_t len)
 			break;
 		case -2:	/* fenced: reconnect, and the backfill fetches it */
 			if (!m->stopped)
-				retry_later(m, "the inbox is not taking mentions; backfill will fetch them again");
+				retry_store(m, "the inbox is not taking mentions; backfill will fetch them again");
 			break;
 		default:
 			log_warn("mastodon", "bad_notification", "source=%s", log_q(m->base.name));

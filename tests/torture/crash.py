@@ -71,6 +71,7 @@ def main():
     problems = collections.defaultdict(list)
     t0 = time.monotonic()
     kills = []
+    stop = threading.Event()
     try:
         run.configure()
         if run.launch() != "up":
@@ -88,7 +89,6 @@ def main():
         lock = threading.Lock()
         queue = list(range(n_w))
         state = {"w_done": 0, "m_made": 0, "allow": 0}
-        stop = threading.Event()
         deadline = time.monotonic() + a.time_limit * daemon.SLOW
 
         def sender():
@@ -107,7 +107,7 @@ def main():
             while state["m_made"] < n_m and not stop.is_set():
                 with lock:
                     target = n_m * state["w_done"] / max(1, n_w) + 20 + state["allow"]
-                    go = state["m_made"] < target or not queue and state["w_done"] >= n_w
+                    go = state["m_made"] < target or (not queue and state["w_done"] >= n_w)
                     if go:
                         i = state["m_made"]
                 if not go:
@@ -206,9 +206,7 @@ def main():
     except T.Fail as e:
         problems[f"harness: {e}"].append("")
     finally:
-        stop_threads = locals().get("stop")
-        if stop_threads is not None:
-            stop_threads.set()
+        stop.set()
         kept = run.finish_run(ok, a.keep_logs)
     if problems:
         T.print_problems(problems)

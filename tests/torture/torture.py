@@ -625,8 +625,7 @@ def run_scenario(name, fault=None, keep=False, n_each=20, deliver_s=15, drain_s=
         run.configure(sender="{timeout: 2s, max_attempts: 10, backoff_min: 50ms, backoff_max: 300ms}")
         run.rcv.fail(("status", 503, None), ("drop",), ("status", 500, None))
         run.ms.post_faults.append(("status", 429, 1))
-        first = run.launch({"ACKBOT_STORE_FAULT": fault} if fault else {}, wait=False)
-        del first
+        run.launch({"ACKBOT_STORE_FAULT": fault} if fault else {}, wait=False)
         faulted = run.proc
         restarts = [0]
 
@@ -737,7 +736,7 @@ def main():
         r = run_scenario("torture-nofault", None, keep=a.keep_logs)
         n = r["numbers"]
         print(f"torture --no-faults: {n.get('seen', 0)} mentions ({n.get('seen_webhook', 0)} webhook, "
-              f"{n.get('seen_mastodon', 0)} mastodon), {n.get('replies', 0)} replies, "
+              f"{n.get('seen_mastodon', 0)} mastodon), {n.get('replies', 0)} replies "
               f"({n.get('deliveries', 0)} receiver deliveries, {n.get('posts', 0)} Mastodon posts), "
               f"{n.get('handoffs', 0)} handoffs, {n.get('log_lines', 0)} log lines, "
               f"{n.get('lost', 0)} lost, {n.get('double', 0)} double, "

@@ -158,8 +158,11 @@ TEST(outbox_lease_and_once)
 	CHECK_INT(st->ops->reply_claim(st, "b", 8000, 9000, 10, &v, &n, NULL), 0);
 	CHECK_INT(n, 0);
 	free(v);
-	CHECK_INT(st->ops->reply_next_due(st, &next, NULL), 0);
-	CHECK_INT(next, 9000);
+	/* in flight (leased): not what the sender waits for; once the lease ran out, due */
+	CHECK_INT(st->ops->reply_next_due(st, 8000, &next, NULL), 0);
+	CHECK_INT(next, 0);
+	CHECK_INT(st->ops->reply_next_due(st, 9000, &next, NULL), 0);
+	CHECK_INT(next, 5000);
 	/* the lease lapses (a dead owner): another claim takes it, with a newer number */
 	CHECK_INT(st->ops->reply_claim(st, "b", 9000, 10000, 10, &v, &n, NULL), 0);
 	CHECK_INT(n, 1);
@@ -177,7 +180,7 @@ TEST(outbox_lease_and_once)
 	CHECK_INT(st->ops->reply_claim(st, "a", 99999, 100999, 10, &v, &n, NULL), 0);
 	CHECK_INT(n, 0);
 	free(v);
-	CHECK_INT(st->ops->reply_next_due(st, &next, NULL), 0);
+	CHECK_INT(st->ops->reply_next_due(st, 99999, &next, NULL), 0);
 	CHECK_INT(next, 0);
 	CHECK_INT(st->ops->author_last_reply(st, "webhook", "ana", &next, NULL), 0);
 	CHECK_INT(next, 5000);
@@ -229,7 +232,7 @@ TEST(outbox_waits_survive_restart)
 	CHECK_INT(st->ops->reply_claim(st, "b", 2000, 62000, 10, &v, &n, NULL), 0);
 	CHECK_INT(n, 0);	/* both wait: one for its backoff, the other for the hold */
 	free(v);
-	CHECK_INT(st->ops->reply_next_due(st, &next, NULL), 0);
+	CHECK_INT(st->ops->reply_next_due(st, 2000, &next, NULL), 0);
 	CHECK_INT(next, 21000);
 	CHECK_INT(st->ops->reply_claim(st, "b", 21000, 81000, 10, &v, &n, NULL), 0);
 	CHECK_INT(n, 2);
@@ -438,7 +441,7 @@ TEST(cursors_and_migration)
 	store_close(st);
 	snprintf(path, sizeof(path), "%s/v2.db", dir);
 	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "DROP TABLE holds; ALTER TABLE replies DROP COLUMN owner;"
+	CHECK_INT(sqlite3_exec(db, "DROP TABLE holds; DROP INDEX replies_next; ALTER TABLE replies DROP COLUMN owner;"
 	    "ALTER TABLE replies DROP COLUMN lease_until; ALTER TABLE replies DROP COLUMN claim;"
 	    "INSERT INTO cursors (source, value, updated_ms) VALUES ('kept', '7', 0);"
 	    "PRAGMA user_version = 2;", NULL, NULL, NULL), SQLITE_OK);
