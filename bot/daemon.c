@@ -226,6 +226,7 @@ check_cb(uv_check_t *h)
 	struct ack_err err;
 	int more = 0, rc;
 
+	syncer_pause(d->syncer, 1);	/* one fsync round for this iteration's commits */
 	if (inbox_flush(d->inbox) > 0)
 		d->need_process = 1;
 	if (d->need_process && !d->retry_wait) {
@@ -261,6 +262,7 @@ check_cb(uv_check_t *h)
 			d->need_log = d->log_due = 0;
 		}
 	}
+	syncer_pause(d->syncer, 0);
 	if (!more)
 		uv_idle_stop(&d->idle);
 	if (d->draining && !d->closed && inbox_idle(d->inbox) && sender_in_flight(d->sender) == 0 &&

@@ -12,6 +12,7 @@
 
 #define BUSY_BUDGET_MS 2000	/* a batch waits this long for another process's lock */
 #define BUSY_RETRY_MS 20
+#define BATCH_MAX 4096		/* past this many queued, commit without waiting for the sync */
 
 struct item {
 	struct mention m;	/* m.platform_id NULL: a cursor-only item */
@@ -36,6 +37,7 @@ struct inbox {
 	void (*wake)(void *);
 	void *wake_arg;
 	struct item *q_head, **q_tail;	/* for the next batch */
+	size_t nq;
 	struct item *w_head, **w_tail;	/* committed, waiting for their sync */
 	struct fence *fences;
 	int refusing;
@@ -131,6 +133,7 @@ put(struct inbox *ib, struct item *it)
 	}
 	*ib->q_tail = it;
 	ib->q_tail = &it->next;
+	ib->nq++;
 	ib->wake(ib->wake_arg);
 	return 0;
 }
@@ -240,6 +243,11 @@ inbox_flush(struct inbox *ib)
 
 	if (list == NULL)
 		return 0;
+	/* Group commit: what arrives while the store's log is being synced needs the next
+	 * round anyway, so it waits in the queue and goes in one transaction when the round
+	 * is over (inbox_synced): the same acknowledgement time, far fewer transactions. */
+	if (ib->nq < BATCH_MAX && !ib->closed && syncer_slot_busy(ib->sy, ib->slot))
+		return 0;
 	ack_err_clear(&err);
 	rc = st->ops->begin(st, &err);
 	for (it = list; rc == 0 && it != NULL; it = it->next) {
@@ -268,6 +276,7 @@ inbox_flush(struct inbox *ib)
 		ib->busy_since_ms = 0;
 		ib->q_head = NULL;
 		ib->q_tail = &ib->q_head;
+		ib->nq = 0;
 		for (it = list; it != NULL; it = it->next)
 			fresh++;
 		log_error("inbox", "commit_failed", "items=%d error=%s", fresh, log_q(err.msg));
@@ -286,6 +295,7 @@ inbox_flush(struct inbox *ib)
 	ib->busy_since_ms = 0;
 	ib->q_head = NULL;
 	ib->q_tail = &ib->q_head;
+	ib->nq = 0;
 	gen = syncer_request(ib->sy, ib->slot);
 	for (it = list; it != NULL; it = next) {
 		next = it->next;

@@ -180,6 +180,8 @@ struct store_sqlite {
 /* The daemon's connection waits this long at most for another process's write lock (an
  * operator's sqlite3, a CLI command); then the caller retries later, off the loop's path. */
 #define LOOP_BUSY_MS 10
+/* Past this many frames in the write-ahead log (about 40 MiB) maintenance restarts it. */
+#define WAL_FRAMES_MAX 10000
 
 static int
 db_fail(struct store_sqlite *s, struct ack_err *err, const char *what)
@@ -420,7 +422,7 @@ static int
 sqlite_maintain(struct store *st, struct ack_err *err)
 {
 	struct store_sqlite *s = (struct store_sqlite *)st;
-	int rc;
+	int rc, frames = 0;
 
 	if (s->bg == NULL) {
 		if (sqlite3_open_v2(s->path, &s->bg, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
@@ -432,11 +434,28 @@ sqlite_maintain(struct store *st, struct ack_err *err)
 			return ACK_EIO;
 		}
 		sqlite3_busy_timeout(s->bg, 1000);
+		/* a connection learns that the database is in WAL mode only when it first reads
+		 * it: until then a checkpoint on it does nothing at all (and says SQLITE_OK) */
+		if (sqlite3_exec(s->bg, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			ack_fail(err, ACK_EIO, "store: checkpoint connection: %s", sqlite3_errmsg(s->bg));
+			sqlite3_close(s->bg);
+			s->bg = NULL;
+			return ACK_EIO;
+		}
 	}
 	/* PASSIVE: copies what no reader needs, never waits for the writer */
-	rc = sqlite3_wal_checkpoint_v2(s->bg, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	rc = sqlite3_wal_checkpoint_v2(s->bg, "main", SQLITE_CHECKPOINT_PASSIVE, &frames, NULL);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		return ack_fail(err, ACK_EIO, "store: checkpoint: %s", sqlite3_errmsg(s->bg));
+	/* under steady load the log never empties by itself: past WAL_FRAMES_MAX, RESTART
+	 * holds writers back for the moment it takes to finish (the loop's writes wait at
+	 * most LOOP_BUSY_MS and are retried), so that the next one starts the log over */
+	if (rc == SQLITE_OK && frames > WAL_FRAMES_MAX) {
+		rc = sqlite3_wal_checkpoint_v2(s->bg, "main", SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			return ack_fail(err, ACK_EIO, "store: checkpoint: %s", sqlite3_errmsg(s->bg));
+	}
 	return 0;
 }
 

@@ -31,6 +31,7 @@ struct syncer {
 	struct slot slot[SYNCER_SLOTS];
 	int nslots;
 	int running;		/* a round is in progress */
+	int paused;		/* the loop is committing: rounds start when it is done */
 	int quit;
 	int started_thread;
 };
@@ -49,7 +50,7 @@ worker(void *arg)
 			struct ack_err err;
 			int rc;
 
-			if (sl->requested == sl->started)
+			if (sl->requested == sl->started || (s->paused && !s->quit))
 				continue;
 			g = sl->started = sl->requested;
 			s->running = 1;
@@ -171,9 +172,35 @@ syncer_request(struct syncer *s, int slot)
 
 	pthread_mutex_lock(&s->lock);
 	g = ++s->slot[slot].requested;
-	pthread_cond_signal(&s->cond);
+	if (!s->paused)		/* else syncer_pause(s, 0) wakes it */
+		pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	return g;
+}
+
+void
+syncer_pause(struct syncer *s, int on)
+{
+	pthread_mutex_lock(&s->lock);
+	s->paused = on;
+	for (int i = 0; !on && i < s->nslots; i++)
+		if (s->slot[i].requested != s->slot[i].started) {
+			pthread_cond_signal(&s->cond);	/* only when there is a round to run */
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+}
+
+int
+syncer_slot_busy(const struct syncer *sc, int slot)
+{
+	struct syncer *s = (struct syncer *)sc;
+	int busy;
+
+	pthread_mutex_lock(&s->lock);
+	busy = s->slot[slot].requested != s->slot[slot].reported;
+	pthread_mutex_unlock(&s->lock);
+	return busy;
 }
 
 int

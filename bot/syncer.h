@@ -24,6 +24,11 @@ int  syncer_add(struct syncer *s, syncer_sync_fn *fn, void *arg, syncer_done_fn 
 /* Asks for a round of slot; returns the generation a later done() with gen >= it covers.
  * Requests that arrive while a round runs are served by the next round, together. */
 uint64_t syncer_request(struct syncer *s, int slot);
+/* While paused, no new round starts (one that runs goes on): the loop pauses it for the
+ * transactions of one iteration, so that one round covers them all. */
+void syncer_pause(struct syncer *s, int on);
+/* 1 while a round of slot is asked for, running, or not yet reported. */
+int  syncer_slot_busy(const struct syncer *s, int slot);
 /* 1 while a round is asked for or running. */
 int  syncer_busy(const struct syncer *s);
 /* Waits for the running round, stops the thread and closes the loop handle (the struct is
