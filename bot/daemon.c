@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,12 +106,15 @@ sender_find(void *arg, const char *name, int *configured)
 	return find_source(d, name);
 }
 
+/* Handoffs were committed: their log lines wait for a store sync that started after now.
+ * No round is asked for here: the inbox's next one, or the log's own when its batch is
+ * due (check_cb), covers them, so a handoff never costs an fsync of its own. */
 static void
 handed_off(void *arg)
 {
 	struct daemon *d = arg;
 
-	d->log_after = syncer_request(d->syncer, d->store_slot);
+	d->log_after = syncer_next_gen(d->syncer, d->store_slot);
 	d->need_log = 1;
 }
 
@@ -164,6 +168,8 @@ source_fail(void *arg, const char *source, const char *why)
 	daemon_stop(d);
 }
 
+static void retry_later(struct daemon *d);
+
 /* The store's sync (the syncer's worker thread) finished a round. */
 static void
 store_synced(void *arg, uint64_t gen, int rc, const struct ack_err *err)
@@ -175,8 +181,8 @@ store_synced(void *arg, uint64_t gen, int rc, const struct ack_err *err)
 	else if (gen > d->store_synced)
 		d->store_synced = gen;
 	inbox_synced(d->inbox, gen, rc);
-	if (rc != 0 && d->need_log && d->log_after <= gen)
-		d->log_after = syncer_request(d->syncer, d->store_slot);	/* once more */
+	if (rc != 0)
+		retry_later(d);		/* the log's own round, if any, is asked for again later */
 	wake(d);
 }
 
@@ -249,6 +255,9 @@ check_cb(uv_check_t *h)
 	/* handoff lines in batches, and only for handoffs the store has made durable */
 	if (d->need_log && !d->log_due && !uv_is_active((uv_handle_t *)&d->log_timer))
 		uv_timer_start(&d->log_timer, log_timer_cb, d->draining ? 0 : LOG_BATCH_MS, 0);
+	if (d->log_due && !d->retry_wait && d->store_synced < d->log_after &&
+	    !syncer_slot_busy(d->syncer, d->store_slot))
+		syncer_request(d->syncer, d->store_slot);	/* nobody else asked: the log does */
 	if (d->log_due && !d->retry_wait && d->store_synced >= d->log_after) {
 		ack_err_clear(&err);
 		rc = handoff_log_flush(d->hlog, &err);
@@ -661,6 +670,10 @@ daemon_run(const char *config_path)
 	}
 	/* the thread pool does store maintenance only: one thread (one malloc arena) is enough */
 	setenv("UV_THREADPOOL_SIZE", "1", 0);
+	/* each loop iteration frees what it allocated; with the syncer's thread in the
+	 * process, giving the top of the heap back every time (brk) costs a TLB shootdown
+	 * on the other CPU: keep up to 4 MiB of it */
+	mallopt(M_TRIM_THRESHOLD, 4 << 20);
 	uv_loop_init(&d->loop);
 	init_handles(d);
 	if (open_stages(d, &err) != 0) {

@@ -191,6 +191,18 @@ syncer_pause(struct syncer *s, int on)
 	pthread_mutex_unlock(&s->lock);
 }
 
+uint64_t
+syncer_next_gen(const struct syncer *sc, int slot)
+{
+	struct syncer *s = (struct syncer *)sc;
+	uint64_t g;
+
+	pthread_mutex_lock(&s->lock);
+	g = s->slot[slot].requested + 1;
+	pthread_mutex_unlock(&s->lock);
+	return g;
+}
+
 int
 syncer_slot_busy(const struct syncer *sc, int slot)
 {

@@ -27,6 +27,9 @@ uint64_t syncer_request(struct syncer *s, int slot);
 /* While paused, no new round starts (one that runs goes on): the loop pauses it for the
  * transactions of one iteration, so that one round covers them all. */
 void syncer_pause(struct syncer *s, int on);
+/* The generation the next syncer_request(slot) will return: a round of it starts after
+ * now, so it covers what was written before. */
+uint64_t syncer_next_gen(const struct syncer *s, int slot);
 /* 1 while a round of slot is asked for, running, or not yet reported. */
 int  syncer_slot_busy(const struct syncer *s, int slot);
 /* 1 while a round is asked for or running. */
