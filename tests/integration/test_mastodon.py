@@ -62,7 +62,8 @@ def test_reply_in_thread_with_visibility(ctx):
     assert len(hs) == 1 and hs[0]["source"] == "mastodon" and hs[0]["captures"] == {"order": "A12345"}
     assert hs[0]["text"] == "@brand my order #A12345 arrived broken"
     assert hs[0]["notification_id"] == cw["id"] and hs[0]["mention_id"] == cw["status"]["id"]
-    wait_until(lambda: os.path.exists(os.path.join(ctx.data, "handoff.jsonl")), 5, "handoff log")
+    log_path = os.path.join(ctx.data, "handoff.jsonl")
+    wait_until(lambda: os.path.exists(log_path) and os.path.getsize(log_path) > 0, 5, "handoff log line")
     with open(os.path.join(ctx.data, "handoff.jsonl")) as f:
         line = json.loads(f.readline())
     assert line["notification_id"] == cw["id"] and line["ticket"] == hs[0]["ticket"]
