@@ -38,6 +38,7 @@ struct inbox {
 	void *wake_arg;
 	struct item *q_head, **q_tail;	/* for the next batch */
 	size_t nq;
+	uint64_t last_gen;	/* the sync generation of the newest committed batch */
 	struct item *w_head, **w_tail;	/* committed, waiting for their sync */
 	struct fence *fences;
 	int refusing;
@@ -243,10 +244,13 @@ inbox_flush(struct inbox *ib)
 
 	if (list == NULL)
 		return 0;
-	/* Group commit: what arrives while the store's log is being synced needs the next
-	 * round anyway, so it waits in the queue and goes in one transaction when the round
-	 * is over (inbox_synced): the same acknowledgement time, far fewer transactions. */
-	if (ib->nq < BATCH_MAX && !ib->closed && syncer_slot_busy(ib->sy, ib->slot))
+	/* Group commit: what arrives while the store's log is being fsynced needs the next
+	 * round anyway. Several mentions (a burst) wait in the queue and go in one transaction
+	 * when the round is over; so does anything while an earlier batch already waits for
+	 * that next round. A lone mention commits at once, so its reply leaves without
+	 * waiting for an fsync. */
+	if (ib->nq < BATCH_MAX && !ib->closed && syncer_slot_busy(ib->sy, ib->slot) &&
+	    (ib->nq > 1 || ib->last_gen > syncer_started_gen(ib->sy, ib->slot)))
 		return 0;
 	ack_err_clear(&err);
 	rc = st->ops->begin(st, &err);
@@ -296,7 +300,7 @@ inbox_flush(struct inbox *ib)
 	ib->q_head = NULL;
 	ib->q_tail = &ib->q_head;
 	ib->nq = 0;
-	gen = syncer_request(ib->sy, ib->slot);
+	gen = ib->last_gen = syncer_request(ib->sy, ib->slot);
 	for (it = list; it != NULL; it = next) {
 		next = it->next;
 		it->gen = gen;

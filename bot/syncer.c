@@ -192,6 +192,18 @@ syncer_pause(struct syncer *s, int on)
 }
 
 uint64_t
+syncer_started_gen(const struct syncer *sc, int slot)
+{
+	struct syncer *s = (struct syncer *)sc;
+	uint64_t g;
+
+	pthread_mutex_lock(&s->lock);
+	g = s->slot[slot].started;
+	pthread_mutex_unlock(&s->lock);
+	return g;
+}
+
+uint64_t
 syncer_next_gen(const struct syncer *sc, int slot)
 {
 	struct syncer *s = (struct syncer *)sc;

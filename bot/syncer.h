@@ -27,6 +27,8 @@ uint64_t syncer_request(struct syncer *s, int slot);
 /* While paused, no new round starts (one that runs goes on): the loop pauses it for the
  * transactions of one iteration, so that one round covers them all. */
 void syncer_pause(struct syncer *s, int on);
+/* The newest generation of slot a round has started on (it covers every request up to it). */
+uint64_t syncer_started_gen(const struct syncer *s, int slot);
 /* The generation the next syncer_request(slot) will return: a round of it starts after
  * now, so it covers what was written before. */
 uint64_t syncer_next_gen(const struct syncer *s, int slot);
