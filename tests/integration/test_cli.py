@@ -62,6 +62,8 @@ def test_check_reports_positions(ctx):
         f"{cfg}:9:13: error: secrets are not allowed in the config file ('secret')",
         f"{cfg}:10:13: error: invalid value 'nowhere' for 'listen' (expected host:port)",
         f"{cfg}:11:5: error: unknown source type 'telepathy'",
+        # the hint comes from the registry: every type there is (it once left out mastodon)
+        "  hint: known types: console, webhook, mastodon",
     ]
     for w in want:
         assert w in err, f"missing {w!r} in\n{err}"
