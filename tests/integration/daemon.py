@@ -62,6 +62,8 @@ class TestContext:
         self.logs = []
         self.port = free_port()
         self.admin = free_port()
+        while self.admin == self.port:    # the kernel may hand out a just-closed port again
+            self.admin = free_port()
         self.config = None
 
     # -- set-up --
