@@ -624,6 +624,43 @@ close_all(struct daemon *d)
 	handoff_log_close(d->hlog);
 }
 
+/* On the loop: the stages, the sources, the admin listener, then the resume of whatever the
+ * last run left (unfinished mentions, unlogged handoffs, pending replies). Returns 0, or -1
+ * after logging why (the caller closes what was opened). */
+static int
+start_loop_side(struct daemon *d, struct diag *dg)
+{
+	struct ack_err err;
+
+	ack_err_clear(&err);
+	if (open_stages(d, &err) != 0) {
+		log_error("main", "start_failed", "error=%s", log_q(err.msg));
+		return -1;
+	}
+	if (start_sources(d, dg) != 0) {
+		diag_print(dg, stderr);
+		return -1;
+	}
+	for (size_t i = 0; i < d->nsrc; i++) {
+		ack_err_clear(&err);
+		if (d->src[i]->ops->start(d->src[i], &err) != 0) {
+			log_error("main", "start_failed", "source=%s error=%s", log_q(d->src[i]->name),
+			    log_q(err.msg));
+			return -1;
+		}
+	}
+	d->admin.st = d->store;
+	if (d->cfg->admin_host != NULL &&
+	    admin_listen(&d->admin, d->http, d->cfg->admin_host, d->cfg->admin_port, &err) != 0) {
+		log_error("main", "start_failed", "error=%s", log_q(err.msg));
+		return -1;
+	}
+	d->need_process = d->need_log = 1;
+	sender_kick(d->sender);
+	wake(d);
+	return 0;
+}
+
 int
 daemon_run(const char *config_path)
 {
@@ -676,33 +713,8 @@ daemon_run(const char *config_path)
 	mallopt(M_TRIM_THRESHOLD, 4 << 20);
 	uv_loop_init(&d->loop);
 	init_handles(d);
-	if (open_stages(d, &err) != 0) {
-		log_error("main", "start_failed", "error=%s", log_q(err.msg));
+	if (start_loop_side(d, &dg) != 0)
 		goto out_loop;
-	}
-	if (start_sources(d, &dg) != 0) {
-		diag_print(&dg, stderr);
-		goto out_loop;
-	}
-	for (size_t i = 0; i < d->nsrc; i++) {
-		ack_err_clear(&err);
-		if (d->src[i]->ops->start(d->src[i], &err) != 0) {
-			log_error("main", "start_failed", "source=%s error=%s", log_q(d->src[i]->name),
-			    log_q(err.msg));
-			goto out_loop;
-		}
-	}
-	d->admin.st = d->store;
-	if (d->cfg->admin_host != NULL &&
-	    admin_listen(&d->admin, d->http, d->cfg->admin_host, d->cfg->admin_port, &err) != 0) {
-		log_error("main", "start_failed", "error=%s", log_q(err.msg));
-		goto out_loop;
-	}
-
-	/* resume: unfinished mentions, unlogged handoffs, pending replies */
-	d->need_process = d->need_log = 1;
-	sender_kick(d->sender);
-	wake(d);
 	log_info("main", "ready", "pid=%d intents=%zu sources=%zu admin=%s:%d", (int)getpid(),
 	    d->intents->n, d->nsrc, d->cfg->admin_host ? d->cfg->admin_host : "off",
 	    d->cfg->admin_port);
