@@ -72,16 +72,37 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* A line cut short (a crash, a full disk) is closed, so the next one starts clean. */
+/* A line cut short (a kill mid-write, a full disk) is cut off: its handoff is not yet marked
+ * logged in the store, so it is written again whole. Truncating needs no free space. */
 static int
-close_cut_line(struct handoff_log *l)
+cut_torn_tail(struct handoff_log *l)
 {
 	struct stat sb;
-	char last = '\n';
+	char buf[4096];
+	off_t end, at;
 
-	if (fstat(l->fd, &sb) == 0 && sb.st_size > 0 &&
-	    pread(l->fd, &last, 1, sb.st_size - 1) == 1 && last != '\n')
-		return write_all(l->fd, "\n", 1);
+	if (fstat(l->fd, &sb) != 0)
+		return -1;
+	end = sb.st_size;
+	if (end == 0 || (pread(l->fd, buf, 1, end - 1) == 1 && buf[0] == '\n'))
+		return 0;
+	for (at = end; at > 0;) {
+		size_t n = at < (off_t)sizeof(buf) ? (size_t)at : sizeof(buf);
+		ssize_t r = pread(l->fd, buf, n, at - (off_t)n);
+		if (r != (ssize_t)n)
+			return -1;
+		at -= (off_t)n;
+		for (size_t i = n; i > 0; i--)
+			if (buf[i - 1] == '\n') {
+				at += (off_t)i;
+				goto found;
+			}
+	}
+found:
+	if (ftruncate(l->fd, at) != 0)
+		return -1;
+	log_warn("handoff", "log_torn_line", "path=%s offset=%lld bytes=%lld", log_q(l->path),
+	    (long long)at, (long long)(end - at));
 	return 0;
 }
 
@@ -109,7 +130,7 @@ known_has(const struct handoff_log *l, const char *ticket)
 }
 
 /* Reads the file from recover_off once: the ticket of every whole line (a crash may have
- * cut the last one short; close_cut_line then ended it with a newline). */
+ * cut the last one short; cut_torn_tail then cut it off). */
 static int
 scan(struct handoff_log *l, struct ack_err *err)
 {
@@ -219,7 +240,7 @@ handoff_log_open(struct handoff_log **out, const char *path, struct store *st,
 		free(l);
 		return ACK_EIO;
 	}
-	if (close_cut_line(l) != 0) {
+	if (cut_torn_tail(l) != 0) {
 		ack_fail(err, ACK_EIO, "writing handoff log %s: %s", path, strerror(errno));
 		handoff_log_close(l);
 		return ACK_EIO;
@@ -288,7 +309,7 @@ handoff_log_flush(struct handoff_log *l, struct ack_err *err)
 	if ((rc = mark(l, err)) != 0)
 		return rc;
 	if (l->recover) {
-		if (close_cut_line(l) != 0)
+		if (cut_torn_tail(l) != 0)
 			return ack_fail(err, ACK_EIO, "writing handoff log %s: %s", l->path,
 			    strerror(errno));
 		if ((rc = scan(l, err)) != 0)
@@ -326,6 +347,7 @@ handoff_log_flush(struct handoff_log *l, struct ack_err *err)
 		if (!ok) {
 			rc = ack_fail(err, ACK_EIO, "writing handoff log %s: %s", l->path,
 			    strerror(errno));
+			(void)cut_torn_tail(l);	/* or at the next try */
 			l->recover = 1;	/* this batch may be half written */
 			l->written.n = 0;
 			l->synced.n = 0;

@@ -1,8 +1,11 @@
 /* test_store.c - the SQLite backend: inbox uniqueness, outbox claims (a lease apart from
  * the next attempt, completion only under the live claim), handoffs, tickets, and the
  * handoff log's exactly-once append (long lines included). */
+#include <signal.h>
 #include <stdint.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -316,6 +319,52 @@ count_lines(const char *path)
 	return n;
 }
 
+/* Lines that are not one whole JSON object with a ticket, and a missing last newline. */
+static int
+bad_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int bad = 0;
+
+	if (f == NULL)
+		return -1;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		json_t *o = json_loadb(line, (size_t)len, 0, NULL);
+		if (line[len - 1] != '\n' || !json_is_string(json_object_get(o, "ticket")))
+			bad++;
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	return bad;
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/* A mention and a handoff for it, as the pipeline would store them. */
+static void
+mk_handoff(struct store *st, struct mention *m, struct handoff *h, const char *id)
+{
+	int dup;
+
+	mk(m, id, "cy");
+	st->ops->mention_put(st, m, &dup, NULL);
+	memset(h, 0, sizeof(*h));
+	h->mention_row = m->row;
+	h->reason = (char *)"intent";
+	h->queue = (char *)"support";
+	h->priority = 3;
+}
+
 static void nop_wake(void *arg) { (void)arg; }
 
 /* Runs the loop until the log has written, synced and marked everything. */
@@ -340,11 +389,10 @@ TEST(handoff_log_exactly_once)
 	struct handoff_log *l;
 	struct syncer *sy;
 	uv_loop_t loop;
-	struct mention m;
-	struct handoff h, *hv;
+	struct mention m, m2;
+	struct handoff h, h2, *hv;
 	char path[128], *big;
 	size_t w;
-	int dup;
 	FILE *f;
 
 	CHECK(st != NULL);
@@ -352,19 +400,15 @@ TEST(handoff_log_exactly_once)
 	for (int i = 0; i < 3; i++) {
 		char id[16];
 		snprintf(id, sizeof(id), "m-%d", i);
-		mk(&m, id, "cy");
-		st->ops->mention_put(st, &m, &dup, NULL);
-		memset(&h, 0, sizeof(h));
-		h.mention_row = m.row;
-		h.reason = (char *)"intent";
-		h.queue = (char *)"support";
-		h.priority = 3;
+		mk_handoff(st, &m, &h, id);
 		st->ops->handoff_put(st, &h, NULL);
 		if (i == 0) {
 			/* as if the daemon died after writing this line but before marking it,
 			 * and a later line was cut short */
 			f = fopen(path, "w");
-			fprintf(f, "{\"ticket\":\"%s\",\"x\":1}\n{\"ticket\":\"T-CUT", h.ticket);
+			fprintf(f, "{\"ticket\":\"%s\",\"x\":1}\n{\"ticket\":\"T-CUT\",\"x\":\"", h.ticket);
+			for (int k = 0; k < 9000; k++)	/* longer than the tail scan's buffer */
+				fputc('a', f);
 			fclose(f);
 		}
 		free(h.ticket);
@@ -374,19 +418,14 @@ TEST(handoff_log_exactly_once)
 	CHECK_INT(syncer_open(&sy, &loop, NULL), 0);
 	CHECK_INT(handoff_log_open(&l, path, st, sy, nop_wake, NULL, NULL), 0);
 	log_until_idle(&loop, l);
-	CHECK_INT(count_lines(path), 4);	/* the old line, the closed cut line, two new */
+	CHECK_INT(count_lines(path), 3);	/* the old line and two new: the cut line is gone */
+	CHECK_INT(bad_lines(path), 0);
 	CHECK_INT(st->ops->handoff_unlogged(st, 10, &hv, &w, NULL), 0);
 	CHECK_INT(w, 0);
 	free(hv);
 	handoff_log_close(l);
 	/* a line longer than any buffer, written before a crash and not marked: found, once */
-	mk(&m, "m-long", "cy");
-	st->ops->mention_put(st, &m, &dup, NULL);
-	memset(&h, 0, sizeof(h));
-	h.mention_row = m.row;
-	h.reason = (char *)"intent";
-	h.queue = (char *)"support";
-	h.priority = 3;
+	mk_handoff(st, &m, &h, "m-long");
 	h.captures = big = calloc(1, 20000);
 	memcpy(big, "{\"x\":\"", 6);
 	memset(big + 6, 'a', 19000);
@@ -407,7 +446,33 @@ TEST(handoff_log_exactly_once)
 	handoff_free_array(hv, w);
 	CHECK_INT(handoff_log_open(&l, path, st, sy, nop_wake, NULL, NULL), 0);
 	log_until_idle(&loop, l);
-	CHECK_INT(count_lines(path), 5);	/* found whole, marked, not written twice */
+	CHECK_INT(count_lines(path), 4);	/* found whole, marked, not written twice */
+	/* the disk fills in the middle of a line: no torn line is left, not even for a while,
+	 * and the line is written whole once there is room again */
+	mk_handoff(st, &m2, &h2, "m-full");
+	CHECK_INT(st->ops->handoff_put(st, &h2, NULL), 0);
+	{
+		struct rlimit old_lim, lim;
+		off_t before = file_size(path);
+
+		signal(SIGXFSZ, SIG_IGN);
+		getrlimit(RLIMIT_FSIZE, &old_lim);
+		lim = old_lim;
+		lim.rlim_cur = (rlim_t)before + 40;	/* room for part of the line only */
+		CHECK_INT(setrlimit(RLIMIT_FSIZE, &lim), 0);
+		CHECK(handoff_log_flush(l, NULL) < 0);
+		setrlimit(RLIMIT_FSIZE, &old_lim);
+		CHECK_INT(file_size(path), before);
+		CHECK_INT(bad_lines(path), 0);
+	}
+	log_until_idle(&loop, l);
+	CHECK_INT(count_lines(path), 5);
+	CHECK_INT(bad_lines(path), 0);
+	CHECK_INT(st->ops->handoff_unlogged(st, 10, &hv, &w, NULL), 0);
+	CHECK_INT(w, 0);
+	free(hv);
+	free(h2.ticket);
+	mention_clear(&m2);
 	handoff_log_close(l);
 	free(big);
 	free(h.ticket);
