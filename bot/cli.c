@@ -13,6 +13,8 @@
 
 #include "daemon.h"
 #include "config.h"
+#include "eval.h"
+#include "guard.h"
 #include "handoff.h"
 #include "intents.h"
 #include "log.h"
@@ -21,6 +23,8 @@
 #include "source.h"
 #include "store.h"
 #include "text.h"
+#include "train.h"
+#include "yamlpos.h"
 
 #define EXIT_USAGE 2
 
@@ -44,7 +48,11 @@ static const char usage_main[] =
     "  handoff list [-c FILE] [--status open|claimed|resolved|all] [--json]\n"
     "  handoff show [-c FILE] [--json] TICKET\n"
     "  handoff claim [-c FILE] TICKET [--note TEXT]\n"
-    "  handoff resolve [-c FILE] TICKET [--note TEXT]\n"
+    "  handoff resolve [-c FILE] TICKET [--note TEXT] [--label CLASS]\n"
+    "  model train [-c FILE] [--seed N] [--folds K] [--out FILE] [--no-labels]\n"
+    "                                    build the second opinion's model\n"
+    "  eval [-c FILE] [--json] [--with-lang] [--source NAME] FILE.jsonl\n"
+    "                                    measure the whole decision on labelled mentions\n"
     "  version                           print the version\n"
     "\n"
     "-c FILE defaults to $ACKBOT_CONFIG, else config/ackbot.yaml.\n"
@@ -212,6 +220,45 @@ load_all(const char *config, struct config **c, struct intents **in)
 	return 0;
 }
 
+/* The intents with their second opinion: the model file, else one trained in memory. */
+static int
+load_brain(const char *config, struct config **c, struct intents **in)
+{
+	struct ack_err err;
+	int trained;
+
+	if (load_all(config, c, in) != 0)
+		return 1;
+	ack_err_clear(&err);
+	if (train_ensure(*c, *in, NULL, 0, &trained, &err) != 0) {
+		fprintf(stderr, "ackbot: %s\nackbot: going on without the second opinion (run "
+		    "`ackbot model train`)\n", err.msg);
+	} else if (trained) {
+		fprintf(stderr, "ackbot: no model at %s: trained one in memory (`ackbot model "
+		    "train` writes it)\n", (*c)->guard_model);
+	}
+	return 0;
+}
+
+static json_t *
+guard_json(const struct plan *p)
+{
+	const struct guard_verdict *g = &p->guard;
+	json_t *o = json_object(), *sc = json_object(), *sig = json_array();
+
+	for (int k = 0; g->scored && k < G_NCLASS; k++)
+		json_object_set_new(sc, guard_class_names[k], json_real((double)(int)(g->p[k] * 1000 + 0.5) / 1000));
+	for (size_t i = 0; i < g->nsignals; i++)
+		json_array_append_new(sig, json_string(g->signals[i]));
+	json_object_set_new(o, "class", g->scored ? json_string(guard_class_names[g->top]) : json_null());
+	json_object_set_new(o, "score", g->scored ? json_real((double)(int)(g->p[g->top] * 1000 + 0.5) / 1000) : json_null());
+	json_object_set_new(o, "problem", json_real((double)(int)(g->problem * 1000 + 0.5) / 1000));
+	json_object_set_new(o, "scores", sc);
+	json_object_set_new(o, "signals", sig);
+	json_object_set_new(o, "changed", g->changed ? json_string(g->changed) : json_null());
+	return o;
+}
+
 static void
 test_one(const struct config *c, const struct intents *in, const char *text, const char *source,
     const char *lang, const char *name, int supporter, int as_json)
@@ -257,6 +304,20 @@ test_one(const struct config *c, const struct intents *in, const char *text, con
 		    (p.lang ? json_string(p.lang) : json_null()));
 		json_object_set_new(o, "reason", json_string(p.reason ? p.reason : ""));
 		json_object_set_new(o, "limit_hit", json_boolean(p.match.limit_hit));
+		{
+			json_t *ents = json_object(), *lo = json_object();
+			for (size_t i = 0; i < p.nents; i++)
+				if (!p.ents[i].signal)
+					json_object_set_new(ents, p.ents[i].name, json_pack("{s:s,s:b}",
+					    "value", p.ents[i].value, "personal", p.ents[i].personal));
+			json_object_set_new(o, "entities", ents);
+			json_object_set_new(lo, "code", p.lang_detected[0] ? json_string(p.lang_detected) : json_null());
+			json_object_set_new(lo, "confidence", json_real((double)(int)(p.lang_confidence * 1000 + 0.5) / 1000));
+			json_object_set_new(lo, "used", json_boolean(p.lang_detected[0] && p.lang &&
+			    strcmp(p.lang, p.lang_detected) == 0 && lang == NULL));
+			json_object_set_new(o, "detected_lang", lo);
+			json_object_set_new(o, "guard", guard_json(&p));
+		}
 		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (s != NULL)
 			puts(s);
@@ -277,6 +338,29 @@ test_one(const struct config *c, const struct intents *in, const char *text, con
 		for (size_t i = 0; i < p.match.ncaps; i++)
 			printf(" %s=%s", p.match.caps[i].name, p.match.caps[i].value);
 		printf("%s\n", p.match.ncaps ? "" : " (none)");
+		if (p.nents > 0 && !p.ents[0].signal) {	/* entities come before signals */
+			printf("entities:");
+			for (size_t i = 0; i < p.nents; i++)
+				if (!p.ents[i].signal)
+					printf(" %s=%s%s", p.ents[i].name, p.ents[i].value,
+					    p.ents[i].personal ? " (personal: never in a reply)" : "");
+			printf("\n");
+		}
+		if (p.lang_detected[0] || lang == NULL)
+			printf("language: %s (detected %s, confidence %.2f%s)\n", p.lang ? p.lang : "-",
+			    p.lang_detected[0] ? p.lang_detected : "nothing", p.lang_confidence,
+			    p.lang && p.lang_detected[0] && strcmp(p.lang, p.lang_detected) == 0 ? "" :
+			    ": below the threshold, not used");
+		if (p.guard.scored || p.guard.nsignals > 0) {
+			printf("guard:    %s %.2f, problem %.2f, spam %.2f, praise %.2f",
+			    p.guard.scored ? guard_class_names[p.guard.top] : "(no model)",
+			    p.guard.scored ? p.guard.p[p.guard.top] : 0, p.guard.problem,
+			    p.guard.p[G_SPAM], p.guard.p[G_PRAISE]);
+			for (size_t i = 0; i < p.guard.nsignals; i++)
+				printf("%s%s", i ? "," : "; signals ", p.guard.signals[i]);
+			printf("%s%s\n", p.guard.changed ? "; changed: " : "",
+			    p.guard.changed ? p.guard.changed : "");
+		}
 		printf("reply:    %s\n", reply ? reply : "(none)");
 		if (p.handoff)
 			printf("handoff:  queue '%s', %s priority (reason: %s)\n",
@@ -300,7 +384,7 @@ cmd_intents_test(int argc, char **argv)
 
 	if ((rc = parse_opts(argc, argv, usage_intents_test, flags, vals, &config, &first)) >= 0)
 		return rc;
-	if (load_all(config, &c, &in) != 0)
+	if (load_brain(config, &c, &in) != 0)
 		return 1;
 	log_min_level = LOG_ERROR;
 	if (first < argc) {
@@ -418,8 +502,8 @@ print_handoff_line(const struct handoff *h)
 static int
 cmd_handoff(int argc, char **argv)
 {
-	static const char *const flags[] = { "json", "status=", "note=", "limit=", NULL };
-	const char *config, *vals[4], *verb;
+	static const char *const flags[] = { "json", "status=", "note=", "limit=", "label=", NULL };
+	const char *config, *vals[5], *verb;
 	struct config *c;
 	struct store *st;
 	struct ack_err err;
@@ -476,12 +560,25 @@ cmd_handoff(int argc, char **argv)
 			return usage_error(usage_handoff, "unexpected argument '%s'", argv[first + 1]);
 		if (open_store(config, strcmp(verb, "show") == 0, &c, &st) != 0)
 			return 1;
+		if (vals[4] != NULL && (strcmp(verb, "resolve") != 0 || guard_class_of(vals[4]) < 0)) {
+			fprintf(stderr, "ackbot: --label goes with resolve and is one of:");
+			for (int k = 0; k < G_NCLASS; k++)
+				fprintf(stderr, " %s", guard_class_names[k]);
+			fprintf(stderr, "\n");
+			store_close(st);
+			config_free(c);
+			return EXIT_USAGE;
+		}
 		if (strcmp(verb, "show") != 0) {
 			rc = st->ops->handoff_set_status(st, argv[first],
 			    strcmp(verb, "resolve") == 0 ? HANDOFF_RESOLVED : HANDOFF_CLAIMED, vals[2],
 			    store_now_ms(), &err);
+			if (rc == 0 && vals[4] != NULL)
+				rc = st->ops->handoff_set_label(st, argv[first], vals[4], store_now_ms(),
+				    &err);
 			if (rc == 0)
-				printf("%s %s\n", argv[first], strcmp(verb, "resolve") == 0 ? "resolved" : "claimed");
+				printf("%s %s%s%s\n", argv[first], strcmp(verb, "resolve") == 0 ? "resolved" :
+				    "claimed", vals[4] ? " as " : "", vals[4] ? vals[4] : "");
 		} else {
 			rc = st->ops->handoff_get(st, argv[first], &h, &err);
 			if (rc == 0) {
@@ -511,6 +608,117 @@ cmd_handoff(int argc, char **argv)
 	store_close(st);
 	config_free(c);
 	return rc == 0 ? 0 : 1;
+}
+
+/* ---- model, eval ---- */
+
+static const char usage_model[] =
+    "usage: ackbot model train [-c FILE] [--seed N] [--folds K] [--out FILE] [--no-labels]\n"
+    "Builds the second opinion's model (logistic regression, liblinear) from the corpus\n"
+    "(guard.corpus), the examples of intents with a `class`, and the classes staff gave\n"
+    "handoffs (`handoff resolve --label`), and writes it atomically to guard.model (or\n"
+    "--out). The same inputs and seed give the same file. --folds K also prints the K-fold\n"
+    "cross-validated accuracy. A running daemon loads the new model on SIGHUP.\n";
+
+static const char usage_eval[] =
+    "usage: ackbot eval [-c FILE] [--json] [--with-lang] [--source NAME] [--show N] FILE.jsonl\n"
+    "Runs the whole decision (patterns, entities, language, guard) over labelled mentions\n"
+    "(JSON lines: text, label, lang) and prints what each class got, the guard's confusion\n"
+    "matrix, the targets (no problem thanked, safety/legal handed off, no spam answered,\n"
+    "praise thanked, replies in the mention's language) and the failures. The language is\n"
+    "detected as for a platform that gives none, unless --with-lang. Nothing is stored or\n"
+    "sent. Exit 0 when every target is met, 1 when one is missed.\n";
+
+static int
+cmd_model(int argc, char **argv)
+{
+	static const char *const flags[] = { "seed=", "folds=", "out=", "no-labels", NULL };
+	const char *config, *vals[4];
+	struct config *c;
+	struct intents *in;
+	struct store *st = NULL;
+	struct train_opts o;
+	struct train_report r;
+	struct ack_err err;
+	char **files;
+	size_t nfiles = 0;
+	int first, rc;
+
+	if (argc < 2 || strcmp(argv[1], "train") != 0) {
+		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+			fputs(usage_model, stdout);
+			return 0;
+		}
+		return usage_error(usage_model, argc < 2 ? "model needs a command" :
+		    "unknown model command '%s'", argc < 2 ? "" : argv[1]);
+	}
+	if ((rc = parse_opts(argc - 1, argv + 1, usage_model, flags, vals, &config, &first)) >= 0)
+		return rc;
+	if (first + 1 < argc)
+		return usage_error(usage_model, "unexpected argument '%s'", argv[first + 1]);
+	if (load_all(config, &c, &in) != 0)
+		return 1;
+	memset(&o, 0, sizeof(o));
+	o.seed = vals[0] ? strtoull(vals[0], NULL, 10) : c->guard_seed;
+	o.folds = vals[1] ? atoi(vals[1]) : 0;
+	o.out = vals[2] ? vals[2] : c->guard_model;
+	if (!vals[3] && access(c->db_path, R_OK) == 0 && store_open(&st, c->db_path, 1, &err) != 0) {
+		fprintf(stderr, "ackbot: %s (staff labels left out)\n", err.msg);
+		st = NULL;
+	}
+	files = config_corpus_files(c, &nfiles);
+	o.corpus = files;
+	o.ncorpus = nfiles;
+	o.in = in;
+	o.st = st;
+	rc = train_model(&o, &r, &err);
+	if (rc != 0) {
+		fprintf(stderr, "ackbot: %s\n", err.msg);
+	} else {
+		printf("model %s: %zu examples (%zu corpus in %zu files, %zu intent examples, %zu "
+		    "staff labels), seed %llu -> %s\n", r.version, r.n, r.from_corpus, nfiles,
+		    r.from_examples, r.from_labels, (unsigned long long)o.seed, o.out);
+		for (int k = 0; k < G_NCLASS; k++)
+			printf("  %-16s %zu\n", guard_class_names[k], r.per_class[k]);
+		if (r.cv_accuracy >= 0)
+			printf("%d-fold cross-validated accuracy: %.1f%%\n", o.folds,
+			    100 * r.cv_accuracy);
+	}
+	ystrings_free(files, nfiles);
+	store_close(st);
+	intents_free(in);
+	config_free(c);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+cmd_eval(int argc, char **argv)
+{
+	static const char *const flags[] = { "json", "with-lang", "source=", "show=", NULL };
+	const char *config, *vals[4];
+	struct config *c;
+	struct intents *in;
+	struct eval_opts o;
+	int first, rc;
+
+	if ((rc = parse_opts(argc, argv, usage_eval, flags, vals, &config, &first)) >= 0)
+		return rc;
+	if (first >= argc)
+		return usage_error(usage_eval, "eval needs a FILE.jsonl");
+	if (first + 1 < argc)
+		return usage_error(usage_eval, "unexpected argument '%s'", argv[first + 1]);
+	if (load_brain(config, &c, &in) != 0)
+		return 1;
+	log_min_level = LOG_ERROR;
+	memset(&o, 0, sizeof(o));
+	o.as_json = vals[0] != NULL;
+	o.with_lang = vals[1] != NULL;
+	o.source = vals[2];
+	o.show = vals[3] ? (size_t)strtoul(vals[3], NULL, 10) : 20;
+	rc = eval_run(c, in, argv[first], &o, stdout);
+	intents_free(in);
+	config_free(c);
+	return rc;
 }
 
 /* ---- run ---- */
@@ -557,6 +765,10 @@ cli_main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "handoff") == 0)
 		return cmd_handoff(argc - 1, argv + 1);
+	if (strcmp(argv[1], "model") == 0)
+		return cmd_model(argc - 1, argv + 1);
+	if (strcmp(argv[1], "eval") == 0)
+		return cmd_eval(argc - 1, argv + 1);
 	if (strcmp(argv[1], "intents") == 0) {
 		if (argc >= 3 && strcmp(argv[2], "test") == 0)
 			return cmd_intents_test(argc - 2, argv + 2);

@@ -114,6 +114,12 @@ config_free(struct config *c)
 	ystrings_free(c->intent_paths, c->nintent_paths);
 	free(c->default_lang);
 	ystrings_free(c->blocked, c->nblocked);
+	ystrings_free(c->languages, c->nlanguages);
+	ystrings_free(c->guard_corpus, c->nguard_corpus);
+	ystrings_free(c->allow_domains, c->nallow_domains);
+	free(c->guard_model);
+	free(c->guard_ack_intent);
+	free(c->guard_praise_intent);
 	free(c->admin_host);
 	for (size_t i = 0; i < c->nsources; i++)
 		source_conf_free(&c->sources[i]);
@@ -150,10 +156,14 @@ parse_listen(const char *v, char **host, int *port)
 }
 
 static const char *const top_keys[] = { "bot", "data_dir", "log_level", "intents", "policy",
-	"handoff", "store", "sender", "admin", "drain_timeout", "sources", NULL };
+	"handoff", "store", "sender", "admin", "drain_timeout", "guard", "sources", NULL };
+static const char *const guard_keys[] = { "enabled", "model", "corpus", "problem_threshold",
+	"spam_threshold", "praise_threshold", "urgent_threshold", "spam_handoff", "allow_domains",
+	"ack_intent", "praise_intent", "seed", NULL };
 static const char *const bot_keys[] = { "handles", "name", NULL };
 static const char *const intents_keys[] = { "paths", "default_language", "match_limit",
-	"depth_limit", "max_text", "unicode_classes", NULL };
+	"depth_limit", "max_text", "unicode_classes", "detect_language", "language_confidence",
+	"languages", NULL };
 static const char *const policy_keys[] = { "cooldown", "one_reply_per_thread", "reply_to_bots",
 	"blocked_authors", "handoff_unmatched", "supporter_mentions", NULL };
 static const char *const handoff_keys[] = { "log", NULL };
@@ -161,6 +171,142 @@ static const char *const store_keys[] = { "path", NULL };
 static const char *const sender_keys[] = { "timeout", "max_attempts", "backoff_min",
 	"backoff_max", "stale_thanks", NULL };
 static const char *const admin_keys[] = { "listen", NULL };
+
+/* A probability: a number from 0 to 1. */
+static int
+ynode_prob(struct ydoc *y, yaml_node_t *n, const char *what, double *out, struct diag *d)
+{
+	const char *s = n ? ynode_str(n) : NULL;
+	char *end = NULL;
+	double v;
+
+	if (n == NULL)
+		return 0;
+	if (s != NULL)
+		v = strtod(s, &end);
+	if (s == NULL || end == s || *end != '\0' || !(v >= 0 && v <= 1)) {
+		diag_add(d, DIAG_ERROR, y->file, ynode_line(n), ynode_col(n), "e.g. 0.7",
+		    "invalid value '%s' for '%s' (expected a number from 0 to 1)", s ? s : "", what);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void
+resolve_all(const char *dir, char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *r = resolve(dir, v[i]);
+		if (r != NULL) {
+			free(v[i]);
+			v[i] = r;
+		}
+	}
+}
+
+static yaml_node_t *section(struct ydoc *y, yaml_node_t *root, const char *name,
+    const char *const *keys, struct diag *d);
+
+/* A string key of map that, when present, replaces the default in *dst. */
+static void
+replace_string(struct ydoc *y, yaml_node_t *map, const char *key, const char *what, char **dst,
+    struct diag *d)
+{
+	yaml_node_t *n = ymap_get(y, map, key, NULL);
+	char *v = NULL;
+
+	if (n != NULL && ynode_string(y, n, what, &v, d) == 0 && v != NULL) {
+		free(*dst);
+		*dst = v;
+	}
+}
+
+static void
+parse_guard(struct ydoc *y, yaml_node_t *root, struct config *c, struct diag *d)
+{
+	yaml_node_t *sec = section(y, root, "guard", guard_keys, d);
+	char *model = NULL;
+	long seed = 1;
+
+	if (sec != NULL) {
+		ynode_bool(y, ymap_get(y, sec, "enabled", NULL), "guard.enabled", &c->guard_on, d);
+		ynode_string(y, ymap_get(y, sec, "model", NULL), "guard.model", &model, d);
+		ynode_strings(y, ymap_get(y, sec, "corpus", NULL), "guard.corpus", &c->guard_corpus,
+		    &c->nguard_corpus, d);
+		ynode_prob(y, ymap_get(y, sec, "problem_threshold", NULL), "guard.problem_threshold",
+		    &c->guard_problem, d);
+		ynode_prob(y, ymap_get(y, sec, "spam_threshold", NULL), "guard.spam_threshold",
+		    &c->guard_spam, d);
+		ynode_prob(y, ymap_get(y, sec, "praise_threshold", NULL), "guard.praise_threshold",
+		    &c->guard_praise, d);
+		ynode_prob(y, ymap_get(y, sec, "urgent_threshold", NULL), "guard.urgent_threshold",
+		    &c->guard_urgent, d);
+		ynode_bool(y, ymap_get(y, sec, "spam_handoff", NULL), "guard.spam_handoff",
+		    &c->guard_spam_handoff, d);
+		ynode_strings(y, ymap_get(y, sec, "allow_domains", NULL), "guard.allow_domains",
+		    &c->allow_domains, &c->nallow_domains, d);
+		replace_string(y, sec, "ack_intent", "guard.ack_intent", &c->guard_ack_intent, d);
+		replace_string(y, sec, "praise_intent", "guard.praise_intent",
+		    &c->guard_praise_intent, d);
+		if (ynode_int(y, ymap_get(y, sec, "seed", NULL), "guard.seed", 0, 2147483647L, &seed,
+		    d) == 0)
+			c->guard_seed = (uint64_t)seed;
+	}
+	c->guard_model = resolve(model ? c->dir : (c->data_dir ? c->data_dir : "."),
+	    model ? model : "guard.model");
+	free(model);
+	if (c->nguard_corpus == 0 && (c->guard_corpus = calloc(1, sizeof(char *))) != NULL &&
+	    (c->guard_corpus[0] = strdup("../intents/corpus/train")) != NULL)
+		c->nguard_corpus = 1;
+	resolve_all(c->dir, c->guard_corpus, c->nguard_corpus);
+}
+
+static int
+cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **
+config_corpus_files(const struct config *c, size_t *n)
+{
+	char **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < c->nguard_corpus; i++) {
+		const char *p = c->guard_corpus[i];
+		struct stat sb;
+		DIR *dir;
+		struct dirent *de;
+		size_t first = *n;
+
+		if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+			if (*n == cap && (v = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v))) == NULL)
+				return NULL;
+			if ((v[*n] = strdup(p)) != NULL)
+				(*n)++;
+			continue;
+		}
+		if ((dir = opendir(p)) == NULL)
+			continue;
+		while ((de = readdir(dir)) != NULL) {
+			size_t l = strlen(de->d_name);
+			if (de->d_name[0] == '.' || l < 7 || strcmp(de->d_name + l - 6, ".jsonl") != 0)
+				continue;
+			if (*n == cap && (v = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v))) == NULL) {
+				closedir(dir);
+				return NULL;
+			}
+			if (asprintf(&v[*n], "%s/%s", p, de->d_name) >= 0)
+				(*n)++;
+		}
+		closedir(dir);
+		qsort(v + first, *n - first, sizeof(*v), cmp_cstr);
+	}
+	return v;
+}
 
 static yaml_node_t *
 section(struct ydoc *y, yaml_node_t *root, const char *name, const char *const *keys,
@@ -356,6 +502,24 @@ config_parse(const char *path, struct diag *d)
 	c->admin_host = strdup("127.0.0.1");
 	c->admin_port = 9090;
 	c->drain_ms = 4000;
+	c->detect_lang = 1;
+	c->lang_confidence = 0.5;
+	{
+		static const char *const shipped[] = { "en", "es", "fr", "de", "it", "pt", "nl", "pl",
+			"tr", "ja" };
+		c->languages = calloc(10, sizeof(char *));
+		for (size_t i = 0; c->languages != NULL && i < 10; i++)
+			if ((c->languages[i] = strdup(shipped[i])) != NULL)
+				c->nlanguages = i + 1;
+	}
+	c->guard_on = 1;
+	c->guard_problem = 0.35;
+	c->guard_spam = 0.7;
+	c->guard_praise = 0.7;
+	c->guard_urgent = 0.5;
+	c->guard_seed = 1;
+	c->guard_ack_intent = strdup("fallback");
+	c->guard_praise_intent = strdup("thanks_praise");
 	if (c->path == NULL || c->dir == NULL || c->log_level == NULL || c->default_lang == NULL ||
 	    c->admin_host == NULL) {
 		config_free(c);
@@ -415,6 +579,17 @@ config_parse(const char *path, struct diag *d)
 		if (ynode_int(&y, ymap_get(&y, sec, "max_text", NULL), "intents.max_text", 64,
 		    10000000, &v, d) == 0)
 			c->max_text = (size_t)v;
+		ynode_bool(&y, ymap_get(&y, sec, "detect_language", NULL), "intents.detect_language",
+		    &c->detect_lang, d);
+		ynode_prob(&y, ymap_get(&y, sec, "language_confidence", NULL),
+		    "intents.language_confidence", &c->lang_confidence, d);
+		if (ymap_get(&y, sec, "languages", NULL) != NULL) {
+			ystrings_free(c->languages, c->nlanguages);
+			c->languages = NULL;
+			c->nlanguages = 0;
+			ynode_strings(&y, ymap_get(&y, sec, "languages", NULL), "intents.languages",
+			    &c->languages, &c->nlanguages, d);
+		}
 	}
 	if (c->nintent_paths == 0) {
 		c->intent_paths = calloc(1, sizeof(char *));
@@ -489,6 +664,7 @@ config_parse(const char *path, struct diag *d)
 			    "invalid value '%s' for 'admin.listen' (expected host:port)", s ? s : "");
 	}
 	ynode_duration(&y, ymap_get(&y, root, "drain_timeout", NULL), "drain_timeout", &c->drain_ms, d);
+	parse_guard(&y, root, c, d);
 	parse_sources(&y, ymap_get(&y, root, "sources", NULL), c, d);
 	if (c->nhandles == 0)
 		diag_add(d, DIAG_WARNING, path, 1, 1, "add bot: {handles: [yourbrand]}",

@@ -52,6 +52,27 @@ struct config {
 	int     ucp;		/* Unicode classes (\\w, \\b, \\d) in patterns (1); 0: ASCII ones */
 	size_t  max_text;	/* mentions longer than this (bytes) are cut before matching (20000) */
 
+	int     detect_lang;	/* identify the language when the platform gives none (1) */
+	double  lang_confidence; /* below this the detection is not used (0.5) */
+	char  **languages;	/* the languages every reply should have (check warns) */
+	size_t  nlanguages;
+
+	/* the second opinion (guard.h) */
+	int     guard_on;	/* 1 */
+	char   *guard_model;	/* model file (data_dir/guard.model); trained when missing */
+	char  **guard_corpus;	/* corpus files or directories of *.jsonl (resolved) */
+	size_t  nguard_corpus;
+	double  guard_problem;	/* no thank-you at or above this P(problem) (0.35) */
+	double  guard_spam;	/* no reply at or above this P(spam) (0.7) */
+	double  guard_praise;	/* an unmatched mention at or above this P(praise) is thanked (0.7) */
+	double  guard_urgent;	/* P(safety) or P(legal_privacy) at or above this: a person (0.5) */
+	int     guard_spam_handoff;	/* spam also gets a ticket (0) */
+	char  **allow_domains;	/* links to these (and their subdomains) are not a spam signal */
+	size_t  nallow_domains;
+	char   *guard_ack_intent;	/* whose reply is the neutral acknowledgement ("fallback") */
+	char   *guard_praise_intent;	/* whose reply thanks praise ("thanks_praise") */
+	uint64_t guard_seed;	/* training seed (1) */
+
 	/* policy */
 	int64_t cooldown_ms;	/* one auto-reply per author per cooldown (600000) */
 	int     one_per_thread;	/* one auto-reply per thread (1) */
@@ -116,6 +137,10 @@ int conf_src_str_env(struct source_conf *s, const char *key, const char *def, ch
     const struct config *c, struct diag *d);
 /* Reports every key of s that no getter used ("unknown key 'x' for a webhook source"). */
 void conf_src_unused(struct source_conf *s, const struct config *c, struct diag *d);
+
+/* The configured corpus paths expanded: directories become their *.jsonl files, sorted.
+ * New array of new strings (free with ystrings_free); NULL with *n = 0 on error. */
+char **config_corpus_files(const struct config *c, size_t *n);
 
 /* Parses "250ms", "5s", "10m", "2h", "1d" or a plain number of seconds. */
 int conf_parse_duration_ms(const char *s, int64_t *out);

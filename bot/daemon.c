@@ -21,6 +21,7 @@
 #include "inbox.h"
 #include "intents.h"
 #include "log.h"
+#include "train.h"
 #include "metrics.h"
 #include "outbox.h"
 #include "pipeline.h"
@@ -132,9 +133,24 @@ decided(void *arg, const struct mention *m, const struct pipeline_result *res)
 	struct source *s = find_source(arg, m->source);
 	struct source_notice n;
 
-	log_info("pipeline", "decided", "source=%s mention=%s intent=%s action=%s reason=%s ticket=%s",
-	    log_q(m->source), log_q(m->platform_id), res->intent ? res->intent : "-",
-	    res->action, res->reason, res->ticket[0] ? res->ticket : "-");
+	log_info("pipeline", "decided", "source=%s mention=%s intent=%s action=%s reason=%s ticket=%s "
+	    "lang=%s%s", log_q(m->source), log_q(m->platform_id), res->intent ? res->intent : "-",
+	    res->action, res->reason, res->ticket[0] ? res->ticket : "-",
+	    res->lang ? res->lang : "-", res->lang_detected ? " lang_detected=1" : "");
+	if (res->guard.changed != NULL) {
+		const struct guard_verdict *g = &res->guard;
+		char sig[160] = "-";
+		size_t o = 0;
+		for (size_t i = 0; i < g->nsignals && o < sizeof(sig) - 1; i++)
+			o += (size_t)snprintf(sig + o, sizeof(sig) - o, "%s%s", i ? "," : "",
+			    g->signals[i]);
+		log_info("guard", "veto", "source=%s mention=%s changed=%s class=%s score=%.3f "
+		    "problem=%.3f spam=%.3f praise=%.3f safety=%.3f legal=%.3f signals=%s",
+		    log_q(m->source), log_q(m->platform_id), g->changed,
+		    g->scored ? guard_class_names[g->top] : "-", g->scored ? g->p[g->top] : 0,
+		    g->problem, g->p[G_SPAM], g->p[G_PRAISE], g->p[G_SAFETY], g->p[G_LEGAL_PRIVACY], sig);
+		metrics_inc(M_GUARD_VETOES, g->changed);
+	}
 	metrics_inc(M_MENTIONS_PROCESSED, res->intent ? res->intent : "(none)");
 	if (res->ticket[0])
 		metrics_inc(M_HANDOFFS_CREATED, res->queue);
@@ -313,6 +329,35 @@ maint_timer_cb(uv_timer_t *t)
 
 /* ---- signals, reload, drain ---- */
 
+/* The second opinion for in, before the loop runs (training, when the model file is
+ * missing, takes a few seconds once). A model file that cannot be read is an error; no
+ * model and no corpus to train one from leaves the patterns and signals alone. */
+static int
+load_guard(const struct config *c, struct intents *in, struct store *st)
+{
+	struct ack_err err;
+	int trained = 0;
+	int64_t t0 = store_now_ms();
+
+	ack_err_clear(&err);
+	if (train_ensure(c, in, st, 1, &trained, &err) != 0) {
+		if (err.code == ACK_ENOENT) {
+			log_warn("guard", "off", "reason=%s hint=%s", log_q(err.msg),
+			    log_q("set guard.corpus, or run `ackbot model train`"));
+			return 0;
+		}
+		log_error("guard", "model_failed", "model=%s error=%s", log_q(c->guard_model),
+		    log_q(err.msg));
+		return -1;
+	}
+	if (in->guard != NULL)
+		log_info("guard", trained ? "model_trained" : "model_loaded",
+		    "model=%s version=%s examples=%zu ms=%lld", log_q(c->guard_model),
+		    guard_model_version(in->guard), guard_model_trained_on(in->guard),
+		    (long long)(store_now_ms() - t0));
+	return 0;
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -334,6 +379,20 @@ reload(struct daemon *d)
 		return;
 	}
 	diag_free(&dg);
+	/* the loop never trains: a model file gone missing keeps the model in use */
+	if (nc->guard_on && d->intents->guard != NULL && access(nc->guard_model, F_OK) != 0) {
+		log_warn("guard", "model_missing", "model=%s kept=%s", log_q(nc->guard_model),
+		    guard_model_version(d->intents->guard));
+		ni->guard = d->intents->guard;
+		d->intents->guard = NULL;
+	} else if (!nc->guard_on || access(nc->guard_model, F_OK) == 0) {
+		if (load_guard(nc, ni, d->store) != 0) {
+			log_error("main", "reload", "ok=0 errors=1 kept=previous");
+			intents_free(ni);
+			config_free(nc);
+			return;
+		}
+	}
 	/* sources keep their listeners: their keys take effect at the next start */
 	old = d->cfg;
 	intents_free(d->intents);
@@ -342,7 +401,8 @@ reload(struct daemon *d)
 	sender_set_config(d->sender, nc);
 	log_set_level(nc->log_level);
 	config_free(old);
-	log_info("main", "reload", "ok=1 intents=%zu", d->intents->n);
+	log_info("main", "reload", "ok=1 intents=%zu model=%s", d->intents->n,
+	    d->intents->guard ? guard_model_version(d->intents->guard) : "-");
 }
 
 static void
@@ -705,6 +765,8 @@ daemon_run(const char *config_path)
 		log_error("main", "start_failed", "error=%s", log_q(err.msg));
 		goto out_store;
 	}
+	if (load_guard(d->cfg, d->intents, d->store) != 0)
+		goto out_store;
 	/* the thread pool does store maintenance only: one thread (one malloc arena) is enough */
 	setenv("UV_THREADPOOL_SIZE", "1", 0);
 	/* each loop iteration frees what it allocated; with the syncer's thread in the

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "guard.h"
 #include "prefilter.h"
 #include "template.h"
 #include "text.h"
@@ -19,8 +20,9 @@
 
 #define PATTERN_FLAGS (PCRE2_CASELESS | PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF)
 
-static const char *const intent_keys[] = { "name", "priority", "kind", "patterns", "exclude",
-	"when", "reply", "handoff", "examples", NULL };
+static const char *const intent_keys[] = { "name", "priority", "kind", "class", "patterns",
+	"exclude", "when", "reply", "handoff", "examples", NULL };
+static const char *const entity_keys[] = { "name", "patterns", "personal", NULL };
 static const char *const when_keys[] = { "source", "language", "supporter", NULL };
 static const char *const handoff_keys[] = { "queue", "priority", NULL };
 static const char *const example_keys[] = { "text", "lang", "source", "supporter", "captures", NULL };
@@ -91,6 +93,13 @@ intents_free(struct intents *in)
 	for (size_t i = 0; i < in->n; i++)
 		intent_clear(&in->v[i]);
 	free(in->v);
+	for (size_t i = 0; i < in->nentities; i++) {
+		free(in->entities[i].name);
+		free(in->entities[i].file);
+		patterns_free(in->entities[i].patterns, in->entities[i].npatterns);
+	}
+	free(in->entities);
+	guard_model_free(in->guard);
 	pcre2_match_context_free(in->mctx);
 	pcre2_jit_stack_free(in->jit_stack);
 	prefilter_free(in->pf);
@@ -392,8 +401,13 @@ check_var(const char *name, size_t len, void *arg)
 			return;
 	if (pattern_has_group(vc->it, name, len))
 		return;
+	for (size_t i = 0; i < vc->L->in->nentities; i++)
+		if (!vc->L->in->entities[i].signal && strlen(vc->L->in->entities[i].name) == len &&
+		    memcmp(vc->L->in->entities[i].name, name, len) == 0)
+			return;
 	diag_add(vc->L->d, DIAG_WARNING, vc->L->y->file, ynode_line(vc->node), ynode_col(vc->node),
-	    "variables: author, name, ticket, intent, or a named group (?<name>...) of a pattern",
+	    "variables: author, name, ticket, intent, an entity (order, tracking, ...) or a named "
+	    "group (?<name>...) of a pattern",
 	    "template variable '%.*s' is not known in intent '%s' (it will render as its default)",
 	    (int)len, name, vc->it->name);
 }
@@ -606,6 +620,7 @@ parse_intent(struct loader *L, yaml_node_t *n)
 
 	memset(&it, 0, sizeof(it));
 	it.when_supporter = -1;
+	it.guard_class = -1;
 	it.line = ynode_line(n);
 	it.col = ynode_col(n);
 	it.file = strdup(L->y->file);
@@ -639,6 +654,14 @@ parse_intent(struct loader *L, yaml_node_t *n)
 			diag_add(L->d, DIAG_ERROR, L->y->file, ynode_line(kn), ynode_col(kn),
 			    "use kind: thanks (a thank-you, dropped when stale) or kind: answer (the default)",
 			    "unknown intent kind '%s'", k ? k : "?");
+	}
+	if ((kn = ymap_get(L->y, n, "class", NULL)) != NULL) {
+		const char *k = ynode_str(kn);
+		if ((it.guard_class = guard_class_of(k)) < 0)
+			diag_add(L->d, DIAG_ERROR, L->y->file, ynode_line(kn), ynode_col(kn),
+			    "classes: praise, complaint, order_issue, refund_return, question, safety, "
+			    "legal_privacy, spam, feature_request, neutral",
+			    "unknown class '%s' for intent '%s'", k ? k : "?", it.name ? it.name : "?");
 	}
 	pattern_list(L, ymap_get(L->y, n, "patterns", NULL), "pattern", &it.patterns, &it.npatterns);
 	if (it.npatterns == 0 && L->d->errors == errors)
@@ -688,6 +711,76 @@ parse_intent(struct loader *L, yaml_node_t *n)
 }
 
 static void
+parse_entity(struct loader *L, yaml_node_t *n, int signal)
+{
+	struct intent_entity e, *nv;
+	yaml_node_t *nn, *pn;
+	const char *what = signal ? "a signal" : "an entity";
+
+	memset(&e, 0, sizeof(e));
+	e.signal = signal;
+	e.line = ynode_line(n);
+	e.col = ynode_col(n);
+	if (n->type != YAML_MAPPING_NODE) {
+		diag_add(L->d, DIAG_ERROR, L->y->file, e.line, e.col,
+		    "write {name: order, patterns: ['...']}", "%s must be a mapping", what);
+		return;
+	}
+	ymap_check_keys(L->y, n, entity_keys, what, L->d);
+	nn = ymap_get(L->y, n, "name", NULL);
+	if (nn == NULL || ynode_str(nn) == NULL || !valid_name(ynode_str(nn))) {
+		diag_add(L->d, DIAG_ERROR, L->y->file, nn ? ynode_line(nn) : e.line,
+		    nn ? ynode_col(nn) : e.col, "names use a-z, 0-9 and _", "%s needs a valid 'name'",
+		    what);
+		return;
+	}
+	if (intents_entity(L->in, ynode_str(nn)) != NULL) {
+		diag_add(L->d, DIAG_ERROR, L->y->file, ynode_line(nn), ynode_col(nn),
+		    "each entity and signal name is declared once, in any file",
+		    "'%s' is declared twice", ynode_str(nn));
+		return;
+	}
+	ynode_bool(L->y, ymap_get(L->y, n, "personal", NULL), "personal", &e.personal, L->d);
+	pn = ymap_get(L->y, n, "patterns", NULL);
+	pattern_list(L, pn, "pattern", &e.patterns, &e.npatterns);
+	if (e.npatterns == 0) {
+		diag_add(L->d, DIAG_ERROR, L->y->file, e.line, e.col, "add patterns: ['...']",
+		    "%s '%s' has no patterns", what, ynode_str(nn));
+		return;
+	}
+	e.name = strdup(ynode_str(nn));
+	e.file = strdup(L->y->file);
+	nv = realloc(L->in->entities, (L->in->nentities + 1) * sizeof(*nv));
+	if (e.name == NULL || e.file == NULL || nv == NULL) {
+		free(e.name);
+		free(e.file);
+		patterns_free(e.patterns, e.npatterns);
+		if (nv != NULL)
+			L->in->entities = nv;
+		return;
+	}
+	L->in->entities = nv;
+	nv[L->in->nentities++] = e;
+}
+
+static void
+parse_entities(struct loader *L, yaml_node_t *root, const char *key, int signal)
+{
+	yaml_node_t *list = ymap_get(L->y, root, key, NULL);
+
+	if (list == NULL || ynode_is_null(list))
+		return;
+	if (list->type != YAML_SEQUENCE_NODE) {
+		diag_add(L->d, DIAG_ERROR, L->y->file, ynode_line(list), ynode_col(list),
+		    "write a list of {name, patterns}", "'%s' must be a list", key);
+		return;
+	}
+	for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top;
+	    it++)
+		parse_entity(L, ydoc_node(L->y, *it), signal);
+}
+
+static void
 load_file(struct loader *L, const char *path)
 {
 	struct ydoc y;
@@ -704,12 +797,22 @@ load_file(struct loader *L, const char *path)
 		ydoc_free(&y);
 		return;		/* an empty file holds no intents */
 	}
-	if (root->type != YAML_MAPPING_NODE || list == NULL || list->type != YAML_SEQUENCE_NODE) {
-		diag_add(L->d, DIAG_ERROR, path, ynode_line(root), ynode_col(root),
-		    "an intent file starts with 'intents:' followed by a list", "no 'intents:' list");
-	} else {
-		static const char *const top[] = { "intents", NULL };
+	if (root->type == YAML_MAPPING_NODE && list == NULL &&
+	    (ymap_get(&y, root, "entities", NULL) != NULL || ymap_get(&y, root, "signals", NULL))) {
+		static const char *const top[] = { "intents", "entities", "signals", NULL };
 		ymap_check_keys(&y, root, top, "an intent file", L->d);
+		parse_entities(L, root, "entities", 0);
+		parse_entities(L, root, "signals", 1);
+	} else if (root->type != YAML_MAPPING_NODE || list == NULL ||
+	    list->type != YAML_SEQUENCE_NODE) {
+		diag_add(L->d, DIAG_ERROR, path, ynode_line(root), ynode_col(root),
+		    "an intent file starts with 'intents:' (or 'entities:', 'signals:') followed by "
+		    "a list", "no 'intents:' list");
+	} else {
+		static const char *const top[] = { "intents", "entities", "signals", NULL };
+		ymap_check_keys(&y, root, top, "an intent file", L->d);
+		parse_entities(L, root, "entities", 0);
+		parse_entities(L, root, "signals", 1);
 		for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++)
 			parse_intent(L, ydoc_node(&y, *it));
 	}
@@ -860,6 +963,95 @@ match_result_clear(struct match_result *r)
 	}
 	free(r->caps);
 	memset(r, 0, sizeof(*r));
+}
+
+static int run(const struct intents *in, pcre2_code *re, const char *text, size_t len,
+    pcre2_match_data *md);
+
+const struct intent *
+intents_find(const struct intents *in, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < in->n; i++)
+		if (strcmp(in->v[i].name, name) == 0)
+			return &in->v[i];
+	return NULL;
+}
+
+const struct intent_entity *
+intents_entity(const struct intents *in, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < in->nentities; i++)
+		if (strcmp(in->entities[i].name, name) == 0)
+			return &in->entities[i];
+	return NULL;
+}
+
+void
+captures_free(struct match_capture *v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		free(v[i].name);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+/* The value of entity e in a match: its own named group if the pattern has one and it
+ * took part, else the whole match. */
+static char *
+entity_value(const struct intent_entity *e, const struct intent_pattern *p, pcre2_match_data *md,
+    const char *text)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+	int g = pcre2_substring_number_from_name(p->re, (PCRE2_SPTR)e->name);
+	size_t a = ov[0], b = ov[1];
+
+	if (g > 0 && (uint32_t)g < pcre2_get_ovector_count(md) && ov[2 * g] != PCRE2_UNSET) {
+		a = ov[2 * g];
+		b = ov[2 * g + 1];
+	}
+	return strndup(text + a, b > a ? b - a : 0);
+}
+
+int
+intents_extract(const struct intents *in, const char *text, struct match_capture **out,
+    size_t *n, struct ack_err *err)
+{
+	pcre2_match_data *md;
+	size_t len = strlen(text);
+
+	*out = NULL;
+	*n = 0;
+	if (in->nentities == 0)
+		return 0;
+	md = pcre2_match_data_create(32, NULL);
+	*out = calloc(in->nentities, sizeof(**out));
+	if (md == NULL || *out == NULL)
+		goto oom;
+	for (size_t i = 0; i < in->nentities; i++) {
+		const struct intent_entity *e = &in->entities[i];
+		for (size_t p = 0; p < e->npatterns; p++) {
+			struct match_capture *c = &(*out)[*n];
+			if (run(in, e->patterns[p].re, text, len, md) != 1)
+				continue;
+			c->name = strdup(e->name);
+			c->value = entity_value(e, &e->patterns[p], md, text);
+			c->personal = e->personal;
+			c->signal = e->signal;
+			(*n)++;
+			if (c->name == NULL || c->value == NULL)
+				goto oom;
+			break;
+		}
+	}
+	pcre2_match_data_free(md);
+	return 0;
+oom:
+	pcre2_match_data_free(md);
+	captures_free(*out, *n);
+	*out = NULL;
+	*n = 0;
+	return ack_fail(err, ACK_ENOMEM, "out of memory");
 }
 
 const char *

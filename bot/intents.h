@@ -10,6 +10,7 @@
 #include "err.h"
 
 struct config;
+struct guard_model;
 
 enum { HANDOFF_URGENT = 1, HANDOFF_HIGH = 2, HANDOFF_NORMAL = 3, HANDOFF_LOW = 4 };
 enum { INTENT_ANSWER = 0, INTENT_THANKS = 1 };
@@ -67,6 +68,23 @@ struct intent {
 
 	struct intent_example *examples;
 	size_t nexamples;
+
+	int    guard_class;	/* `class:` the second opinion's class its examples teach
+				 * (enum guard_class), -1 none */
+};
+
+/* A named extractor run on every mention, whatever intent fires: an entity (order
+ * number, tracking number, email, ...; its value is a template variable everywhere and is
+ * stored with the handoff) or a spam signal. */
+struct intent_entity {
+	char  *name;
+	struct intent_pattern *patterns;	/* the first that matches gives the value: its
+						 * group named like the entity, else the match */
+	size_t npatterns;
+	int    personal;	/* 1: never put in a public reply, masked in logs */
+	int    signal;		/* 1: a spam signal (`signals:`), 0: an entity (`entities:`) */
+	char  *file;
+	int    line, col;
 };
 
 struct intents {
@@ -75,7 +93,11 @@ struct intents {
 	uint32_t match_limit, depth_limit;
 	void *gctx, *mctx;	/* pcre2 general/match contexts */
 	void *jit_stack;
+	struct intent_entity *entities;	/* `entities:` and `signals:` of every file, load order */
+	size_t nentities;
 	struct prefilter *pf;	/* required literals of every pattern and exclude */
+	struct guard_model *guard;	/* the second opinion loaded with them (guard.h), owned;
+					 * NULL: patterns and signals alone */
 	int no_prefilter;	/* 1: run every pattern (the reference the prefilter must equal) */
 };
 
@@ -94,6 +116,8 @@ struct match_input {
 struct match_capture {
 	char *name;
 	char *value;
+	int   personal;	/* an entity marked personal: never in a public reply */
+	int   signal;	/* a spam signal that fired (value: the text it saw) */
 };
 
 struct match_result {
@@ -113,6 +137,16 @@ struct match_result {
 int intents_match(const struct intents *in, const struct match_input *mi,
     struct match_result *out, struct ack_err *err);
 void match_result_clear(struct match_result *r);
+/* Runs every entity and signal on text (prepared as for intents_match): *out gets one
+ * capture per entity or signal that matched, in load order. Returns 0 or ACK_ENOMEM;
+ * free with captures_free. A pattern that hits the match limit gives no value. */
+int  intents_extract(const struct intents *in, const char *text, struct match_capture **out,
+    size_t *n, struct ack_err *err);
+void captures_free(struct match_capture *v, size_t n);
+/* The intent called name, or NULL. */
+const struct intent *intents_find(const struct intents *in, const char *name);
+/* The entity called name, or NULL. */
+const struct intent_entity *intents_entity(const struct intents *in, const char *name);
 /* Value of a named capture, or NULL. Borrowed from r. */
 const char *match_result_capture(const struct match_result *r, const char *name);
 

@@ -8,6 +8,7 @@ enum {
 	MENTION_BOT = 1,	/* the account says it is a bot */
 	MENTION_SELF = 2,	/* the bot's own account, whatever its handle */
 	MENTION_NOBOT = 4,	/* the author asked bots not to interact (#nobot) */
+	MENTION_FOLLOWERS = 8,	/* author_followers is known */
 };
 
 struct mention {
@@ -19,6 +20,8 @@ struct mention {
 	char    *author_handle;	/* without a leading '@' */
 	char    *author_name;	/* display name, may be NULL */
 	int      author_flags;	/* MENTION_* bits the platform told us about the author */
+	int64_t  author_since_ms;	/* when the account was created; 0: not told */
+	int64_t  author_followers;	/* its followers, if MENTION_FOLLOWERS */
 	char    *url;		/* link to the mention, may be NULL */
 	char    *lang;		/* ISO 639-1 as sent by the platform, may be NULL */
 	char    *thread;	/* conversation id, may be NULL */

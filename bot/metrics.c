@@ -21,6 +21,7 @@ static const struct {
 	[M_HANDOFFS_CREATED] = { "ackbot_handoffs_created_total", "queue", "Handoff records created." },
 	[M_WEBHOOK_REJECTED] = { "ackbot_webhook_rejected_total", "status", "Webhook requests rejected, by HTTP status." },
 	[M_MATCH_LIMIT_HITS] = { "ackbot_match_limit_hits_total", NULL, "Mentions that hit a PCRE2 match or depth limit." },
+	[M_GUARD_VETOES] = { "ackbot_guard_vetoes_total", "changed", "Decisions the second opinion changed (no_thanks, spam, praise, urgent)." },
 };
 
 static const struct {

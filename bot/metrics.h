@@ -15,6 +15,7 @@ enum metric_counter {
 	M_HANDOFFS_CREATED,	/* label: queue */
 	M_WEBHOOK_REJECTED,	/* label: status */
 	M_MATCH_LIMIT_HITS,	/* no label */
+	M_GUARD_VETOES,		/* label: what the second opinion changed */
 	M_COUNTER_MAX
 };
 

@@ -103,13 +103,13 @@ pipeline_apply(const struct config *c, const struct intents *in, struct store *s
 		r.author_handle = m->author_handle;
 		r.thread = m->thread;
 		r.text = text;
-		r.intent = p.match.intent->name;
+		r.intent = p.match.intent ? p.match.intent->name : p.reply_intent->name;
 		r.ticket = p.handoff ? res->ticket : NULL;
 		r.extra = m->extra;
 		/* the lowest priority (sent last, dropped when stale) is a thank-you's alone: an
 		 * answer or a routing reply is never dropped for its age */
 		r.priority = p.handoff && p.priority < HANDOFF_NORMAL ? p.priority :
-		    p.match.intent->kind == INTENT_THANKS && !p.handoff ? HANDOFF_LOW : HANDOFF_NORMAL;
+		    p.reply_intent->kind == INTENT_THANKS && !p.handoff ? HANDOFF_LOW : HANDOFF_NORMAL;
 		r.next_ms = now;
 		r.created_ms = now;
 		r.mention_received_ms = m->received_ms;
@@ -133,6 +133,10 @@ pipeline_apply(const struct config *c, const struct intents *in, struct store *s
 	res->intent = d.intent;
 	res->priority = p.priority;
 	res->limit_hit = p.match.limit_hit;
+	res->lang = p.lang ? (snprintf(res->langbuf, sizeof(res->langbuf), "%s", p.lang),
+	    res->langbuf) : NULL;
+	res->lang_detected = p.lang_detected[0] != '\0';
+	res->guard = p.guard;	/* its strings are static or the intents' */
 out:
 	free(text);
 	free(h.ticket);

@@ -23,6 +23,10 @@ struct pipeline_result {
 	int priority;
 	int reply_queued;
 	int limit_hit;
+	const char *lang;		/* the language matched and answered in, may be NULL */
+	int lang_detected;		/* ... identified from the text */
+	char langbuf[8];
+	struct guard_verdict guard;	/* what the second opinion saw and changed */
 };
 int pipeline_apply(const struct config *c, const struct intents *in, struct store *st,
     struct mention *m, size_t max_graphemes, struct pipeline_result *res, struct ack_err *err);

@@ -6,6 +6,19 @@
 #include <string.h>
 
 #include "template.h"
+#include "text.h"
+
+/* Personal data never goes into a public reply: an entity marked personal (and a pattern's
+ * capture of the same name), or any value that looks like an e-mail address, a phone
+ * number or a card number, whatever it is called. */
+static int
+personal(const struct plan *p, const char *name, const char *value)
+{
+	for (size_t i = 0; i < p->nents; i++)
+		if (p->ents[i].personal && strcmp(p->ents[i].name, name) == 0)
+			return 1;
+	return text_looks_personal(value);
+}
 
 char *
 render_reply(const struct plan *p, const struct mention *m, const char *ticket,
@@ -35,6 +48,12 @@ have_display:
 	vars[n++] = (struct tmpl_var){ "ticket", ticket, 1 };
 	vars[n++] = (struct tmpl_var){ "intent", p->match.intent ? p->match.intent->name : NULL, 1 };
 	for (size_t i = 0; i < p->match.ncaps && n < sizeof(vars) / sizeof(vars[0]); i++)
-		vars[n++] = (struct tmpl_var){ p->match.caps[i].name, p->match.caps[i].value, 0 };
+		vars[n++] = (struct tmpl_var){ p->match.caps[i].name,
+		    personal(p, p->match.caps[i].name, p->match.caps[i].value) ? NULL :
+		    p->match.caps[i].value, 0 };
+	for (size_t i = 0; i < p->nents && n < sizeof(vars) / sizeof(vars[0]); i++)
+		if (!p->ents[i].signal)
+			vars[n++] = (struct tmpl_var){ p->ents[i].name,
+			    personal(p, p->ents[i].name, p->ents[i].value) ? NULL : p->ents[i].value, 0 };
 	return template_render(p->tmpl, vars, n, max_graphemes, err);
 }

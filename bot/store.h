@@ -66,6 +66,7 @@ struct handoff {
 };
 
 struct store;
+struct labelled;	/* train.h */
 
 struct store_ops {
 	const char *name;
@@ -138,6 +139,11 @@ struct store_ops {
 	    struct ack_err *err);
 	int  (*handoff_set_status)(struct store *st, const char *ticket, int status,
 	    const char *note, int64_t now_ms, struct ack_err *err);
+	/* The true class staff gave a handoff (guard.h class name), for training. */
+	int  (*handoff_set_label)(struct store *st, const char *ticket, const char *label,
+	    int64_t now_ms, struct ack_err *err);
+	/* Every labelled handoff's mention text and language, oldest first. */
+	int  (*label_list)(struct store *st, struct labelled **out, size_t *n, struct ack_err *err);
 	int  (*handoff_unlogged)(struct store *st, size_t limit, struct handoff **out, size_t *n,
 	    struct ack_err *err);
 	int  (*handoff_mark_logged)(struct store *st, int64_t row, struct ack_err *err);

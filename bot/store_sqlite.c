@@ -1,6 +1,7 @@
 /* store_sqlite.c - the SQLite backend: WAL, synchronous=FULL, prepared statements, one
  * writer. A COMMIT here is what lets a source acknowledge a mention. */
 #include "store.h"
+#include "train.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 enum {
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
@@ -23,7 +24,7 @@ enum {
 	Q_HANDOFF_PUT, Q_HANDOFF_TICKET, Q_HANDOFF_SET_REPLY, Q_HANDOFF_BY_MENTION,
 	Q_HANDOFF_LIST, Q_HANDOFF_LIST_ALL, Q_HANDOFF_GET, Q_HANDOFF_SET_STATUS,
 	Q_HANDOFF_UNLOGGED, Q_HANDOFF_MARK_LOGGED, Q_HANDOFF_COUNT, Q_HANDOFF_COUNT_ALL,
-	Q_CURSOR_GET, Q_CURSOR_SET,
+	Q_CURSOR_GET, Q_CURSOR_SET, Q_HANDOFF_SET_LABEL, Q_LABEL_LIST,
 	Q_MAX
 };
 
@@ -40,11 +41,13 @@ static const char *const sql_text[Q_MAX] = {
 	[Q_ROLLBACK] = "ROLLBACK",
 	[Q_MENTION_PUT] =
 	    "INSERT INTO mentions (source, platform_id, text, author_id, author_handle, author_name,"
-	    " author_bot, url, lang, thread, created_at, extra, received_ms)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (source, platform_id) DO NOTHING",
+	    " author_bot, url, lang, thread, created_at, extra, received_ms, author_since_ms,"
+	    " author_followers)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (source, platform_id) DO NOTHING",
 	[Q_MENTION_PENDING] =
 	    "SELECT row, source, platform_id, text, author_id, author_handle, author_name,"
-	    " author_bot, url, lang, thread, created_at, extra, received_ms"
+	    " author_bot, url, lang, thread, created_at, extra, received_ms, author_since_ms,"
+	    " author_followers"
 	    " FROM mentions WHERE state = 0 ORDER BY row LIMIT ?",
 	[Q_MENTION_FINISH] =
 	    "UPDATE mentions SET state = 1, intent = ?, action = ?, reason = ?, captures = ?,"
@@ -114,7 +117,19 @@ static const char *const sql_text[Q_MAX] = {
 	    " ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms"
 	    " WHERE length(excluded.value) > length(value)"	/* ids compare as (length, text) */
 	    " OR (length(excluded.value) = length(value) AND excluded.value > value)",
+	[Q_HANDOFF_SET_LABEL] = "UPDATE handoffs SET label = ?, label_ms = ? WHERE ticket = ?",
+	[Q_LABEL_LIST] =
+	    "SELECT m.text, m.lang, h.label FROM handoffs h JOIN mentions m ON m.row = h.mention_row"
+	    " WHERE h.label IS NOT NULL ORDER BY h.row",
 };
+
+/* Version 4: what the platform says about the author's account (created, followers: spam
+ * signals), and the true class staff gave a handoff (the second opinion learns from it). */
+static const char schema_v4[] =
+    "ALTER TABLE mentions ADD COLUMN author_since_ms INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE mentions ADD COLUMN author_followers INTEGER NOT NULL DEFAULT -1;"
+    "ALTER TABLE handoffs ADD COLUMN label TEXT;"
+    "ALTER TABLE handoffs ADD COLUMN label_ms INTEGER;";
 
 /* Version 3: claims with an owner and a lease apart from the next attempt; holds (a
  * platform's rate limit on a whole source) that survive restarts. */
@@ -283,7 +298,9 @@ migrate(struct store_sqlite *s, struct ack_err *err)
 		goto fail_rb;
 	if (version < 3 && sqlite3_exec(s->db, schema_v3, NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rb;
-	if (sqlite3_exec(s->db, "PRAGMA user_version = 3; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+	if (version < 4 && sqlite3_exec(s->db, schema_v4, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail_rb;
+	if (sqlite3_exec(s->db, "PRAGMA user_version = 4; COMMIT", NULL, NULL, &msg) != SQLITE_OK)
 		goto fail_rb;
 	return 0;
 fail_rb:
@@ -531,6 +548,8 @@ sqlite_mention_put(struct store *st, struct mention *m, int *is_dup, struct ack_
 	bind_text(x, 11, m->created_at);
 	bind_text(x, 12, m->extra);
 	sqlite3_bind_int64(x, 13, m->received_ms);
+	sqlite3_bind_int64(x, 14, m->author_since_ms);
+	sqlite3_bind_int64(x, 15, m->author_followers);
 	rc = exec_done(s, x, err, "insert mention");
 	if (rc != 0)
 		return rc;
@@ -572,6 +591,8 @@ sqlite_mention_pending(struct store *st, size_t limit, struct mention **out, siz
 		m->created_at = col_dup(x, 11);
 		m->extra = col_dup(x, 12);
 		m->received_ms = sqlite3_column_int64(x, 13);
+		m->author_since_ms = sqlite3_column_int64(x, 14);
+		m->author_followers = sqlite3_column_int64(x, 15);
 		if (m->source == NULL || m->platform_id == NULL || m->text == NULL ||
 		    m->author_id == NULL || m->author_handle == NULL) {
 			sqlite3_reset(x);
@@ -1044,6 +1065,69 @@ sqlite_handoff_set_status(struct store *st, const char *ticket, int status, cons
 }
 
 static int
+sqlite_handoff_set_label(struct store *st, const char *ticket, const char *label, int64_t now_ms,
+    struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	int rc;
+
+	PREP(s, Q_HANDOFF_SET_LABEL);
+	bind_text(x, 1, label);
+	sqlite3_bind_int64(x, 2, now_ms);
+	bind_text(x, 3, ticket);
+	if ((rc = exec_done(s, x, err, "label handoff")) != 0)
+		return rc;
+	if (sqlite3_changes(s->db) == 0)
+		return ack_fail(err, ACK_ENOENT, "no such ticket '%s'", ticket);
+	return 0;
+}
+
+static int
+sqlite_label_list(struct store *st, struct labelled **out, size_t *n, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	struct labelled *v = NULL;
+	size_t k = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	PREP(s, Q_LABEL_LIST);
+	while ((rc = sqlite3_step(x)) == SQLITE_ROW) {
+		int label = guard_class_of((const char *)sqlite3_column_text(x, 2));
+		if (label < 0)
+			continue;	/* a class this version does not know */
+		if (k == cap) {
+			struct labelled *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*nv));
+			if (nv == NULL)
+				goto oom;
+			v = nv;
+		}
+		v[k].text = col_dup(x, 0);
+		v[k].lang = col_dup(x, 1);
+		v[k].label = label;
+		v[k].line = 0;
+		k++;
+		if (v[k - 1].text == NULL)
+			goto oom;
+	}
+	sqlite3_reset(x);
+	if (rc != SQLITE_DONE) {
+		labelled_free(v, k);
+		return db_fail(s, err, "list labels");
+	}
+	*out = v;
+	*n = k;
+	return 0;
+oom:
+	sqlite3_reset(x);
+	labelled_free(v, k);
+	return ack_fail(err, ACK_ENOMEM, "out of memory");
+}
+
+static int
 sqlite_handoff_unlogged(struct store *st, size_t limit, struct handoff **out, size_t *n,
     struct ack_err *err)
 {
@@ -1143,6 +1227,8 @@ const struct store_ops store_sqlite_ops = {
 	.handoff_list = sqlite_handoff_list,
 	.handoff_get = sqlite_handoff_get,
 	.handoff_set_status = sqlite_handoff_set_status,
+	.handoff_set_label = sqlite_handoff_set_label,
+	.label_list = sqlite_label_list,
 	.handoff_unlogged = sqlite_handoff_unlogged,
 	.handoff_mark_logged = sqlite_handoff_mark_logged,
 	.handoff_count = sqlite_handoff_count,

@@ -400,6 +400,33 @@ w_handoff_set_status(struct store *st, const char *ticket, int status, const cha
 }
 
 static int
+w_handoff_set_label(struct store *st, const char *ticket, const char *label, int64_t now_ms,
+    struct ack_err *err)
+{
+	struct store_wrap *w = (struct store_wrap *)st;
+	int rc;
+
+	if ((rc = enter(w, "handoff_set_label", err)) != 0)
+		return rc;
+	rc = w->in->ops->handoff_set_label(w->in, ticket, label, now_ms, err);
+	leave(w, "handoff_set_label", rc);
+	return rc;
+}
+
+static int
+w_label_list(struct store *st, struct labelled **out, size_t *n, struct ack_err *err)
+{
+	struct store_wrap *w = (struct store_wrap *)st;
+	int rc;
+
+	if ((rc = enter(w, "label_list", err)) != 0)
+		return rc;
+	rc = w->in->ops->label_list(w->in, out, n, err);
+	leave(w, "label_list", rc);
+	return rc;
+}
+
+static int
 w_handoff_unlogged(struct store *st, size_t limit, struct handoff **out, size_t *n, struct ack_err *err)
 {
 	struct store_wrap *w = (struct store_wrap *)st;
@@ -493,6 +520,8 @@ static struct store_ops wrap_ops = {
 	.handoff_list = w_handoff_list,
 	.handoff_get = w_handoff_get,
 	.handoff_set_status = w_handoff_set_status,
+	.handoff_set_label = w_handoff_set_label,
+	.label_list = w_label_list,
 	.handoff_unlogged = w_handoff_unlogged,
 	.handoff_mark_logged = w_handoff_mark_logged,
 	.handoff_count = w_handoff_count,

@@ -363,6 +363,103 @@ is_linkish(const int32_t *v, size_t a, size_t b)
 	return letters >= 2 && label >= 2;
 }
 
+/* Luhn's check over the digits of s. */
+static int
+luhn_ok(const char *s)
+{
+	int sum = 0, dbl = 0;
+
+	for (const char *q = s + strlen(s); q-- > s;) {
+		int d;
+		if (*q < '0' || *q > '9')
+			continue;
+		d = *q - '0';
+		if (dbl && (d *= 2) > 9)
+			d -= 9;
+		sum += d;
+		dbl = !dbl;
+	}
+	return sum % 10 == 0;
+}
+
+int
+text_looks_personal(const char *s)
+{
+	size_t digits = 0, other = 0, run = 0, best = 0;
+	const char *at;
+
+	if (s == NULL)
+		return 0;
+	if ((at = strchr(s, '@')) != NULL && at > s && strchr(at, '.') != NULL)
+		return 1;	/* name@host.example */
+	for (const char *q = s; *q; q++) {
+		if (*q >= '0' && *q <= '9') {
+			digits++;
+			run++;
+			best = run > best ? run : best;
+		} else if (*q == ' ' || *q == '-' || *q == '.' || *q == '(' || *q == ')' ||
+		    *q == '+' || *q == '/') {
+			;	/* separators inside a number */
+		} else {
+			other++;
+			run = 0;
+		}
+	}
+	if (other > 0)
+		return 0;	/* letters: an order or tracking number, not a phone or a card */
+	if (digits >= 13 && digits <= 19 && luhn_ok(s))
+		return 1;	/* a card number */
+	return digits >= 7 && (s[0] == '+' || s[0] == '0' || strchr(s, ' ') || strchr(s, '(') ||
+	    strchr(s, '-') || digits >= 10);
+}
+
+size_t
+text_link_hosts(const char *s, void (*fn)(const char *host, void *arg), void *arg)
+{
+	struct cps c;
+	size_t i = 0, links = 0;
+
+	if (decode(s ? s : "", s ? strlen(s) : 0, &c) != 0)
+		return 0;
+	while (i < c.n) {
+		size_t a, b, h, e;
+		char host[256];
+		int email = 0;
+		while (i < c.n && (is_space(c.v[i]) || c.v[i] == '(' || c.v[i] == '<' ||
+		    c.v[i] == '"' || c.v[i] == '\''))
+			i++;
+		a = i;
+		while (i < c.n && !is_space(c.v[i]))
+			i++;
+		b = i;
+		if (a == b || !is_linkish(c.v, a, b))
+			continue;
+		h = a;
+		for (size_t j = a; j + 2 < b; j++)
+			if (c.v[j] == ':' && c.v[j + 1] == '/' && c.v[j + 2] == '/') {
+				h = j + 3;
+				break;
+			}
+		for (size_t j = h; j < b && c.v[j] != '/'; j++)
+			if (c.v[j] == '@')
+				email = 1;	/* name@host.example: an address, not a link */
+		if (email && h == a)
+			continue;
+		for (e = 0; h < b && e + 1 < sizeof(host) && is_domain_char(c.v[h]); h++)
+			host[e++] = (char)lower_ascii(c.v[h]);
+		while (e > 0 && host[e - 1] == '.')
+			e--;
+		host[e] = '\0';
+		if (e == 0)
+			continue;
+		links++;
+		if (fn != NULL)
+			fn(host, arg);
+	}
+	free(c.v);
+	return links;
+}
+
 char *
 text_neutralize(const char *s, size_t max_graphemes)
 {

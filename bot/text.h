@@ -32,6 +32,16 @@ char *text_for_matching(const char *s, size_t len, const char *const *handles, s
  * New string (possibly ""); caller frees. NULL only on allocation failure. */
 char *text_neutralize(const char *s, size_t max_graphemes);
 
+/* 1 when s looks like personal data a public reply must never repeat: an e-mail address,
+ * a phone number (7+ digits with only separators, written like one) or a card number
+ * (13-19 digits passing Luhn's check). Order numbers with letters are not. */
+int text_looks_personal(const char *s);
+
+/* Calls fn with the host of every link or bare domain in s ("https://Bit.ly/x" ->
+ * "bit.ly", "www.shop.example" -> "www.shop.example"), lower case; e-mail addresses are not
+ * links. Returns the number of links. */
+size_t text_link_hosts(const char *s, void (*fn)(const char *host, void *arg), void *arg);
+
 /* Number of extended grapheme clusters in s. */
 size_t text_graphemes(const char *s);
 

@@ -4,7 +4,8 @@
 set -eu
 
 BUILD="make gcc pkg-config libwebsockets-dev libwebsockets-evlib-uv libcurl4-openssl-dev
-libjansson-dev libpcre2-dev libsqlite3-dev libuv1-dev libyaml-dev libutf8proc-dev libssl-dev"
+libjansson-dev libpcre2-dev libsqlite3-dev libuv1-dev libyaml-dev libutf8proc-dev libssl-dev
+liblinear-dev libcld2-dev"
 TEST="python3 sqlite3 procps"
 
 case "${1:-build}" in
