@@ -13,7 +13,9 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -llinear -lcld2 -lm
+# liblinear and libcld2 ship no pkg-config file
+XLIBS    = -llinear -lcld2
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(XLIBS) -lm
 
 BUILD   ?= build
 SRCS     = $(wildcard bot/*.c bot/sources/*.c)
@@ -25,7 +27,13 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all deps test-deps fuzz-deps run test asan valgrind fuzz torture crash diskfull bench install uninstall clean
 
 all: deps
-	@$(MAKE) --no-print-directory $(BUILD)/ackbot
+	@$(MAKE) --no-print-directory $(BUILD)/ackbot var/guard.model
+
+# The second opinion's model for the bundled config, trained once from the shipped corpus
+# (`ackbot model train` rebuilds it, with staff labels; the daemon trains one if missing).
+var/guard.model: | $(BUILD)/ackbot
+	@mkdir -p var
+	./$(BUILD)/ackbot model train -c config/ackbot.yaml
 
 deps:
 	@sh deploy/install-deps.sh build
@@ -98,7 +106,7 @@ fuzz: deps fuzz-deps
 	@for t in $(FUZZ_TARGETS); do \
 		clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ibot -Ibot/sources \
 		    $$(pkg-config --cflags $(PKGS)) -o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_LIBSRCS) \
-		    $$(pkg-config --libs $(PKGS)) -lm || exit 1; \
+		    $$(pkg-config --libs $(PKGS)) $(XLIBS) -lm || exit 1; \
 	done
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p build-fuzz/corpus/$$t; \
@@ -114,8 +122,11 @@ fuzz: deps fuzz-deps
 $(BUILD)/bench_match: bench/bench_match.c tests/unit/synth.h $(LIBOBJS)
 	$(CC) $(ALL_CFLAGS) -Ibot -Itests/unit -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/bench_guard: bench/bench_guard.c $(LIBOBJS)
+	$(CC) $(ALL_CFLAGS) -Ibot -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS)
+
 bench: test-deps all
-	@$(MAKE) --no-print-directory $(BUILD)/bench_match
+	@$(MAKE) --no-print-directory $(BUILD)/bench_match $(BUILD)/bench_guard
 	@/usr/bin/python3 bench/bench.py --build $(BUILD) $(BENCHFLAGS)
 
 install: all

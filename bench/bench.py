@@ -12,6 +12,7 @@ go to the README's Performance section. Options: --quick (smaller counts), --bui
 """
 import argparse
 import http.client
+import glob
 import json
 import os
 import platform
@@ -68,6 +69,7 @@ class Daemon:
 data_dir: {self.dir}/var
 log_level: warn
 intents: {{paths: [{ROOT}/intents]}}
+guard: {{model: {ROOT}/var/guard.model}}
 policy: {{cooldown: 0s, one_reply_per_thread: false}}
 sender: {{timeout: 5s, max_attempts: 1000, backoff_min: 1s, backoff_max: 60s}}
 handoff: {{log: {self.dir}/var/handoff.jsonl}}
@@ -191,6 +193,16 @@ def main():
     if r.returncode != 0:
         raise SystemExit("bench_match failed:\n" + r.stdout + r.stderr)
     res["matching"] = json.loads(r.stdout)
+    held = os.path.join(tempfile.mkdtemp(prefix="ackbot-bench-guard-"), "heldout.jsonl")
+    with open(held, "w") as f:
+        for name in sorted(glob.glob(os.path.join(ROOT, "intents", "corpus", "heldout", "*.jsonl"))):
+            f.write(open(name, encoding="utf-8").read())
+    r = subprocess.run([os.path.join(a.build, "bench_guard"), os.path.join(ROOT, "config", "ackbot.yaml"),
+                        held], capture_output=True, text=True)
+    shutil.rmtree(os.path.dirname(held), ignore_errors=True)
+    if r.returncode != 0:
+        raise SystemExit("bench_guard failed:\n" + r.stdout + r.stderr)
+    res["guard"] = json.loads(r.stdout)
 
     rcv = receiver_mod.Receiver(SECRET)
     d = Daemon(a.build, rcv.url, "webhook")
@@ -242,6 +254,12 @@ def main():
          f'{m["synthetic_1000/generated"]["us_per_mention"]:.2f} (without {m["synthetic_1000/generated"]["us_per_mention_without_prefilter"]:.1f})'),
         ("load 1,000 patterns: YAML + compile + JIT + prefilter (ms)", f'{m["synthetic_1000/generated"]["load_ms"]:.1f}'),
         ("prefilter vs plain PCRE2: differences", str(m["differences"])),
+        ("language id + classifier per mention (us): both / langid / classifier",
+         f'{res["guard"]["langid_and_classify_us"]:.2f} / {res["guard"]["langid_us"]:.2f} / {res["guard"]["classify_us"]:.2f}'),
+        ("whole decision per mention: patterns, entities, language, guard (us)",
+         f'{res["guard"]["decide_us"]:.2f}'),
+        ("model load (ms), model file (MB)",
+         f'{res["guard"]["model_load_ms"]:.1f} / {res["guard"]["model_bytes"] / 1e6:.2f}'),
         ("RSS idle (MiB)", f'{res["rss_idle_mib"]}'),
         (f"webhook ack at {rate}/s, p50 / p99 / p999 (ms)",
          "%.2f / %.2f / %.2f" % (res["paced"]["ack_ms"]["p50"], res["paced"]["ack_ms"]["p99"], res["paced"]["ack_ms"]["p999"])),

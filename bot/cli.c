@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -144,6 +145,37 @@ validate_sources(struct config *c, struct diag *d)
 	return (int)active;
 }
 
+/* One warning per intent whose replies leave out some of intents.languages. */
+static void
+check_translations(const struct config *c, const struct intents *in, struct diag *d)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		const struct intent *it = &in->v[i];
+		char missing[256];
+		size_t o = 0;
+		int any = 0;
+
+		missing[0] = '\0';
+		for (size_t r = 0; r < it->nreplies; r++)
+			any |= it->replies[r].lang == NULL;
+		if (it->nreplies == 0 || any)
+			continue;
+		for (size_t l = 0; l < c->nlanguages && o + 12 < sizeof(missing); l++) {
+			int have = 0;
+			for (size_t r = 0; r < it->nreplies && !have; r++)
+				have = strcasecmp(it->replies[r].lang, c->languages[l]) == 0;
+			if (!have)
+				o += (size_t)snprintf(missing + o, sizeof(missing) - o, "%s%.8s",
+				    o ? ", " : "", c->languages[l]);
+		}
+		if (o > 0)
+			diag_add(d, DIAG_WARNING, it->file, it->line, it->col,
+			    "add them under reply:, or trim intents.languages",
+			    "intent '%s' has no reply in %s (those mentions get the %s reply)", it->name,
+			    missing, c->default_lang);
+	}
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
@@ -165,6 +197,8 @@ cmd_check(int argc, char **argv)
 		nsrc = validate_sources(c, &d);
 		if (errors == 0)	/* the intent paths are only right in a valid config */
 			in = intents_load(c, &d);
+		if (in != NULL)
+			check_translations(c, in, &d);
 	}
 	diag_print(&d, stderr);
 	if (d.errors > 0 || c == NULL || in == NULL) {

@@ -159,13 +159,17 @@ guard_veto(const struct config *c, const struct intents *in, struct plan *p)
 
 	if (!c->guard_on)
 		return;
-	if (is_spam(c, g) && !(p->handoff && p->priority == HANDOFF_URGENT)) {
+	if (is_spam(c, g)) {
+		/* never a public reply; a person still looks when an urgent intent fired (a
+		 * phishing text may name a real danger) or when spam_handoff says so */
 		g->changed = "spam";
 		p->reason = "spam";
 		p->reply_intent = NULL;
-		p->handoff = c->guard_spam_handoff;
-		p->queue = "spam";
-		p->priority = HANDOFF_LOW;
+		if (!(p->handoff && p->priority == HANDOFF_URGENT)) {
+			p->handoff = c->guard_spam_handoff;
+			p->queue = "spam";
+			p->priority = HANDOFF_LOW;
+		}
 		return;
 	}
 	if (!g->scored)

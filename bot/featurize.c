@@ -64,12 +64,36 @@ push(struct features *f, uint32_t idx)
 	return 0;
 }
 
+/* Sorts the indices (1..FEATURES_DIM, 17 bits at most) by two byte-wise counting passes
+ * and a last one for the top bit: linear in the number of features. */
 static int
-cmp_node(const void *a, const void *b)
+sort_nodes(struct features *f)
 {
-	const struct feature_node *x = a, *y = b;
+	struct feature_node *tmp = malloc(f->n * sizeof(*tmp) + 1), *a = f->x, *b = tmp;
+	size_t count[256];
 
-	return (x->index > y->index) - (x->index < y->index);
+	if (tmp == NULL)
+		return -1;
+	for (int shift = 0; shift < 24; shift += 8) {
+		size_t sum = 0;
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < f->n; i++)
+			count[((unsigned)a[i].index >> shift) & 0xff]++;
+		for (int k = 0; k < 256; k++) {
+			size_t c = count[k];
+			count[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < f->n; i++)
+			b[count[((unsigned)a[i].index >> shift) & 0xff]++] = a[i];
+		struct feature_node *t = a;
+		a = b;
+		b = t;
+	}
+	if (a != f->x)	/* three passes: the sorted run is in tmp */
+		memcpy(f->x, a, f->n * sizeof(*a));
+	free(tmp);
+	return 0;
 }
 
 /* Folds s into code points: case and accents folded, digits 0, a link "<url>" token, an
@@ -189,7 +213,8 @@ features_of(struct features *f, const char *text, double bias)
 				return -1;
 	}
 	/* merge: sorted, counted, log-scaled, unit length */
-	qsort(f->x, f->n, sizeof(*f->x), cmp_node);
+	if (sort_nodes(f) != 0)
+		return -1;
 	for (size_t i = 0; i < f->n; i++) {
 		if (out > 0 && f->x[out - 1].index == f->x[i].index) {
 			f->x[out - 1].value += 1;

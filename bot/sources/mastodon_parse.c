@@ -7,6 +7,7 @@
 #include "jsondepth.h"
 #include "mastodon_text.h"
 #include "store.h"
+#include "text.h"
 
 static const char *
 jstr(json_t *o, const char *k)
@@ -82,6 +83,13 @@ mastodon_notification_mention(json_t *n, const struct mastodon_who *who, struct 
 		mn->author_flags |= MENTION_BOT;
 	if (who->own_id != NULL && strcmp(who->own_id, jstr(acct, "id")) == 0)
 		mn->author_flags |= MENTION_SELF;
+	/* account facts, spam signals for the guard */
+	if (jstr(acct, "created_at"))
+		mn->author_since_ms = text_iso8601_ms(jstr(acct, "created_at"));
+	if (json_is_integer(json_object_get(acct, "followers_count"))) {
+		mn->author_followers = json_integer_value(json_object_get(acct, "followers_count"));
+		mn->author_flags |= MENTION_FOLLOWERS;
+	}
 	note = jstr(acct, "note");
 	if (note != NULL && strcasestr(note, "#nobot") != NULL)
 		mn->author_flags |= MENTION_NOBOT;

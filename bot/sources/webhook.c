@@ -95,6 +95,31 @@ req_string(json_t *obj, const char *key, const char *label, char **out, char *wh
 	return 0;
 }
 
+/* Optional account facts: author.created_at (ISO 8601) and author.followers (a count). */
+static int
+author_facts(json_t *author, struct mention *m, char *why, size_t whylen)
+{
+	json_t *since = json_object_get(author, "created_at"), *fol = json_object_get(author,
+	    "followers");
+
+	if (since != NULL && !json_is_null(since)) {
+		if (!json_is_string(since) || text_iso8601_ms(json_string_value(since)) <= 0) {
+			snprintf(why, whylen, "field 'author.created_at' must be an ISO 8601 time");
+			return -1;
+		}
+		m->author_since_ms = text_iso8601_ms(json_string_value(since));
+	}
+	if (fol != NULL && !json_is_null(fol)) {
+		if (!json_is_integer(fol) || json_integer_value(fol) < 0) {
+			snprintf(why, whylen, "field 'author.followers' must be a count");
+			return -1;
+		}
+		m->author_followers = json_integer_value(fol);
+		m->author_flags |= MENTION_FOLLOWERS;
+	}
+	return 0;
+}
+
 /* Fills m from the body; on error returns -1 with why set (m is cleared by the caller). */
 int
 webhook_parse_mention(const char *body, size_t len, struct mention *m, char *why, size_t whylen)
@@ -146,6 +171,8 @@ webhook_parse_mention(const char *body, size_t len, struct mention *m, char *why
 		goto out;
 	}
 	m->author_flags = bot != NULL && json_is_true(bot) ? MENTION_BOT : 0;
+	if (author_facts(author, m, why, whylen) != 0)
+		goto out;
 	rc = 0;
 out:
 	json_decref(root);
