@@ -599,17 +599,44 @@ text_lang_primary(const char *lang)
 int64_t
 text_iso8601_ms(const char *s)
 {
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	struct tm tm;
 	const char *rest;
-	int64_t ms = 0, scale = 100;
+	int64_t ms = 0, scale = 100, off = 0;
+	int year;
 
 	if (s == NULL)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
 	if ((rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
 		return 0;
+	year = tm.tm_year + 1900;
+	if (tm.tm_mday > mdays[tm.tm_mon] || (tm.tm_mon == 1 && tm.tm_mday == 29 &&
+	    !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))))
+		return 0;	/* 2026-02-30: strptime takes it, timegm would roll it over */
 	if (*rest == '.')	/* fractions of a second, as Mastodon writes them */
 		for (rest++; isdigit((unsigned char)*rest); rest++, scale /= 10)
 			ms += (*rest - '0') * scale;
-	return (int64_t)timegm(&tm) * 1000 + ms;
+	/* the zone: Z, or +hh:mm / -hh:mm / +hhmm (RFC 3339); nothing after it */
+	if (*rest == 'Z' || *rest == 'z') {
+		rest++;
+	} else if (*rest == '+' || *rest == '-') {
+		int sign = *rest == '-' ? -1 : 1, hh, mm;
+		if (!isdigit((unsigned char)rest[1]) || !isdigit((unsigned char)rest[2]))
+			return 0;
+		hh = (rest[1] - '0') * 10 + (rest[2] - '0');
+		rest += 3;
+		if (*rest == ':')
+			rest++;
+		if (!isdigit((unsigned char)rest[0]) || !isdigit((unsigned char)rest[1]))
+			return 0;
+		mm = (rest[0] - '0') * 10 + (rest[1] - '0');
+		rest += 2;
+		if (hh > 23 || mm > 59)
+			return 0;
+		off = sign * (hh * 3600 + mm * 60);
+	}
+	if (*rest != '\0')
+		return 0;
+	return ((int64_t)timegm(&tm) - off) * 1000 + ms;
 }

@@ -114,6 +114,25 @@ TEST(lang_primary)
 	CHECK(text_lang_primary("english") == NULL);
 }
 
+TEST(iso8601_zones_and_bad_dates)
+{
+	int64_t z = text_iso8601_ms("2026-11-26T14:23:49Z");
+
+	CHECK(z > 0);
+	CHECK_INT(text_iso8601_ms("2026-11-26T14:23:49.250Z"), z + 250);
+	CHECK_INT(text_iso8601_ms("2026-11-26T14:23:49"), z);	/* no zone: UTC */
+	CHECK_INT(text_iso8601_ms("2026-11-26T00:23:49-14:00"), z);
+	CHECK_INT(text_iso8601_ms("2026-11-27T04:23:49+14:00"), z);
+	CHECK_INT(text_iso8601_ms("2026-11-26T16:23:49+0200"), z);
+	CHECK_INT(text_iso8601_ms("2015-01-01T00:00:00garbage"), 0);
+	CHECK_INT(text_iso8601_ms("2026-02-30T00:00:00Z"), 0);
+	CHECK_INT(text_iso8601_ms("2025-02-29T00:00:00Z"), 0);
+	CHECK(text_iso8601_ms("2024-02-29T00:00:00Z") > 0);
+	CHECK_INT(text_iso8601_ms("2026-11-26T14:23:49+25:00"), 0);
+	CHECK_INT(text_iso8601_ms("2026-11-26T14:23:49+1"), 0);
+	CHECK_INT(text_iso8601_ms(""), 0);
+}
+
 int
 main(void)
 {
@@ -124,5 +143,6 @@ main(void)
 	RUN(neutralise_links_keep_values);
 	RUN(graphemes_and_truncation);
 	RUN(lang_primary);
+	RUN(iso8601_zones_and_bad_dates);
 	UNIT_DONE("test_text");
 }
