@@ -1,5 +1,6 @@
-/* template.c - reply templates: {{var}} and {{var|default}}; values from a mention are
- * neutralised; the result is NFC, free of control characters and cut to the cap. */
+/* template.c - reply templates: {{var}}, {{var|default}} and sections {{#var}}...{{/var}}
+ * (shown when var has a value) and {{^var}}...{{/var}} (when it has none); values from a
+ * mention are neutralised; the result is NFC, free of control characters and cut to the cap. */
 #include "template.h"
 
 #include <ctype.h>
@@ -12,6 +13,7 @@
 
 struct ph {
 	size_t start, end;	/* "{{" .. past "}}" */
+	char sigil;		/* '#', '^' (a section opens), '/' (it closes), or 0 */
 	const char *name;
 	size_t nlen;
 	const char *def;	/* NULL: no default */
@@ -34,6 +36,8 @@ parse_ph(const char *t, size_t pos, struct ph *ph, const char **why)
 	ph->end = (size_t)(close - t) + 2;
 	while (p < close && *p == ' ')
 		p++;
+	if (p < close && (*p == '#' || *p == '^' || *p == '/'))
+		ph->sigil = *p++;
 	ph->name = p;
 	if (p < close && (isalpha((unsigned char)*p) || *p == '_'))
 		while (p < close && (isalnum((unsigned char)*p) || *p == '_'))
@@ -44,6 +48,10 @@ parse_ph(const char *t, size_t pos, struct ph *ph, const char **why)
 		e++;
 	if (ph->nlen == 0 || (e < close && *e != '|')) {
 		*why = "bad variable name";
+		return -1;
+	}
+	if (e < close && ph->sigil) {
+		*why = "a section tag takes no default";
 		return -1;
 	}
 	if (e < close) {
@@ -62,10 +70,30 @@ int
 template_check(const char *tmpl, size_t *offset, struct ack_err *err)
 {
 	const char *p = tmpl;
+	struct ph open;
 
+	open.sigil = 0;
 	while ((p = strstr(p, "{{")) != NULL) {
 		struct ph ph;
 		const char *why;
+		if (parse_ph(tmpl, (size_t)(p - tmpl), &ph, &why) == 0 && ph.sigil) {
+			why = NULL;
+			if (ph.sigil != '/' && open.sigil)
+				why = "sections do not nest: close the first with {{/name}}";
+			else if (ph.sigil == '/' && (!open.sigil || open.nlen != ph.nlen ||
+			    memcmp(open.name, ph.name, ph.nlen) != 0))
+				why = "'{{/name}}' closes no open section of that name";
+			if (why != NULL) {
+				if (offset)
+					*offset = (size_t)(p - tmpl);
+				return ack_fail(err, ACK_EINVAL, "%s", why);
+			}
+			open = ph;
+			if (ph.sigil == '/')
+				open.sigil = 0;
+			p = tmpl + ph.end;
+			continue;
+		}
 		if (parse_ph(tmpl, (size_t)(p - tmpl), &ph, &why) != 0) {
 			if (offset)
 				*offset = (size_t)(p - tmpl);
@@ -78,6 +106,12 @@ template_check(const char *tmpl, size_t *offset, struct ack_err *err)
 			return ack_fail(err, ACK_EINVAL, "%s", why);
 		}
 		p = tmpl + ph.end;
+	}
+	if (open.sigil) {
+		if (offset)
+			*offset = open.start;
+		return ack_fail(err, ACK_EINVAL, "unclosed section '{{%c%.*s}}' (end it with {{/%.*s}})",
+		    open.sigil, (int)open.nlen, open.name, (int)open.nlen, open.name);
 	}
 	return 0;
 }
@@ -92,7 +126,8 @@ template_each_var(const char *tmpl, void (*fn)(const char *name, size_t len, voi
 		const char *why;
 		if (parse_ph(tmpl, (size_t)(p - tmpl), &ph, &why) != 0)
 			return;
-		fn(ph.name, ph.nlen, arg);
+		if (ph.sigil != '/')
+			fn(ph.name, ph.nlen, arg);
 		p = tmpl + ph.end;
 	}
 }
@@ -152,6 +187,21 @@ finish(const char *s)
 	return out;
 }
 
+/* Where the {{/name}} that closes a section starts (spaces allowed inside the braces). */
+static const char *
+section_end(const char *p, const char *name, size_t nlen)
+{
+	while ((p = strstr(p, "{{")) != NULL) {
+		struct ph ph;
+		const char *why;
+		if (parse_ph(p, 0, &ph, &why) == 0 && ph.sigil == '/' && ph.nlen == nlen &&
+		    memcmp(ph.name, name, nlen) == 0)
+			return p;
+		p += 2;
+	}
+	return NULL;
+}
+
 char *
 template_render(const char *tmpl, const struct tmpl_var *vars, size_t nvars,
     size_t max_graphemes, struct ack_err *err)
@@ -159,7 +209,11 @@ template_render(const char *tmpl, const struct tmpl_var *vars, size_t nvars,
 	struct sbuf b = { NULL, 0, 0 };
 	const char *p = tmpl;
 	char *out;
+	size_t off = 0;
 
+	/* the whole template first: a section skipped below must be well formed too */
+	if (template_check(tmpl, &off, err) != 0)
+		return NULL;
 	if (sb_add(&b, "", 0) != 0)
 		goto oom;
 	for (;;) {
@@ -186,6 +240,39 @@ template_render(const char *tmpl, const struct tmpl_var *vars, size_t nvars,
 			val = v->trusted ? strdup(v->value) : text_neutralize(v->value, UNTRUSTED_MAX);
 			if (val == NULL)
 				goto oom;
+		}
+		if (ph.sigil == '#' || ph.sigil == '^') {
+			/* a section: its inside, up to {{/name}}, when the value is there (#) or not (^) */
+			int have = val != NULL && *val != '\0';
+			const char *end = section_end(tmpl + ph.end, ph.name, ph.nlen);
+			free(val);
+			if (end == NULL) {
+				free(b.p);
+				ack_fail(err, ACK_EINVAL, "template: unclosed section at offset %zu", ph.start);
+				return NULL;
+			}
+			if (have == (ph.sigil == '#')) {
+				char *inner = strndup(tmpl + ph.end, (size_t)(end - (tmpl + ph.end)));
+				char *r = inner ? template_render(inner, vars, nvars, 0, err) : NULL;
+				free(inner);
+				if (r == NULL) {
+					free(b.p);
+					return NULL;
+				}
+				if (sb_add(&b, r, strlen(r)) != 0) {
+					free(r);
+					goto oom;
+				}
+				free(r);
+			}
+			p = strstr(end, "}}") + 2;
+			continue;
+		}
+		if (ph.sigil == '/') {
+			free(val);
+			free(b.p);
+			ack_fail(err, ACK_EINVAL, "template: '{{/' closes no section at offset %zu", ph.start);
+			return NULL;
 		}
 		if (val != NULL && *val != '\0') {
 			if (sb_add(&b, val, strlen(val)) != 0) {

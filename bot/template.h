@@ -1,4 +1,5 @@
-/* template.h - reply templates: {{var}}, {{var|default}}; values from a mention are neutralised. */
+/* template.h - reply templates: {{var}}, {{var|default}}, sections {{#var}}...{{/var}} and
+ * {{^var}}...{{/var}}; values from a mention are neutralised. */
 #ifndef ACKBOT_TEMPLATE_H
 #define ACKBOT_TEMPLATE_H
 
@@ -16,6 +17,8 @@ struct tmpl_var {
 /* Syntax check at load time. A placeholder is "{{" space* NAME space* ("|" DEFAULT)? "}}"
  * with NAME = [A-Za-z_][A-Za-z0-9_]* and DEFAULT any text without "}}" or "{{".
  * A lone "{{" without a closing "}}", an empty or bad name: error. "{" and "}" alone are text.
+ * A section opens with {{#NAME}} (its text shows when NAME has a value) or {{^NAME}} (when it
+ * has none) and ends at {{/NAME}}; sections do not nest and take no default.
  * Returns 0, or ACK_EINVAL with err->msg set ("unclosed '{{'", "bad variable name 'x-y'")
  * and *offset the byte offset of the offending "{{". */
 int template_check(const char *tmpl, size_t *offset, struct ack_err *err);

@@ -76,6 +76,33 @@ TEST(each_var)
 	CHECK_STR(buf, "author,order,ticket,");
 }
 
+TEST(sections)
+{
+	size_t off = 0;
+	struct ack_err err;
+
+	CHECK_RENDER("sorry about {{#order}}order {{order}}{{/order}}{{^order}}your order{{/order}}!", 0,
+	    "sorry about order A12345!");
+	CHECK_RENDER("sorry about {{#missing}}order {{missing}}{{/missing}}{{^missing}}your order{{/missing}}!",
+	    0, "sorry about your order!");
+	CHECK_RENDER("{{#empty}}never{{/empty}}x{{^empty}}-{{ticket}}{{/empty}}", 0, "x-T-ABC123");
+	/* a value that neutralises to nothing counts as absent */
+	CHECK_RENDER("{{#link}}[{{link}}]{{/link}}{{^link}}no link{{/link}}", 0, "no link");
+	CHECK_RENDER("{{ #order }}({{order}}){{ /order }} done", 0, "(A12345) done");
+	CHECK_INT(template_check("{{#order}}a{{#empty}}b{{/empty}}{{/order}}", &off, &err), ACK_EINVAL);
+	CHECK_STR(err.msg, "sections do not nest: close the first with {{/name}}");
+	CHECK_INT(off, 11);
+	CHECK_INT(template_check("a {{#order}} b", &off, &err), ACK_EINVAL);
+	CHECK_INT(off, 2);
+	CHECK_STR(err.msg, "unclosed section '{{#order}}' (end it with {{/order}})");
+	CHECK_INT(template_check("a {{/order}}", &off, &err), ACK_EINVAL);
+	CHECK_STR(err.msg, "'{{/name}}' closes no open section of that name");
+	CHECK_INT(template_check("{{#order}}x{{/ticket}}", &off, &err), ACK_EINVAL);
+	CHECK_INT(template_check("{{#order|x}}y{{/order}}", &off, &err), ACK_EINVAL);
+	CHECK(render("a {{#order}} b", 0) == NULL);
+	CHECK(render("a {{/order}} b", 0) == NULL);
+}
+
 int
 main(void)
 {
@@ -84,5 +111,6 @@ main(void)
 	RUN(control_chars_and_cap);
 	RUN(syntax_errors);
 	RUN(each_var);
+	RUN(sections);
 	UNIT_DONE("test_template");
 }
