@@ -72,6 +72,10 @@ sort_nodes(struct features *f)
 	struct feature_node *tmp = malloc(f->n * sizeof(*tmp) + 1), *a = f->x, *b = tmp;
 	size_t count[256];
 
+	if (f->n == 0) {
+		free(tmp);
+		return 0;
+	}
 	if (tmp == NULL)
 		return -1;
 	for (int shift = 0; shift < 24; shift += 8) {

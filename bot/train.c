@@ -210,6 +210,10 @@ write_model(const struct model *m, size_t examples, uint64_t seed, const char *o
 		close(fd);
 	}
 done:
+	if (rc != 0 && r->model != NULL) {
+		guard_model_free(r->model);
+		r->model = NULL;
+	}
 	free(dcopy);
 	free(tmp);
 	free(b);
