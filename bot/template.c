@@ -70,9 +70,8 @@ int
 template_check(const char *tmpl, size_t *offset, struct ack_err *err)
 {
 	const char *p = tmpl;
-	struct ph open;
+	struct ph open = { 0 };
 
-	open.sigil = 0;
 	while ((p = strstr(p, "{{")) != NULL) {
 		struct ph ph;
 		const char *why;
