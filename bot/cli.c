@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,7 +51,7 @@ static const char usage_main[] =
     "  handoff show [-c FILE] [--json] TICKET\n"
     "  handoff claim [-c FILE] TICKET [--note TEXT]\n"
     "  handoff resolve [-c FILE] TICKET [--note TEXT] [--label CLASS]\n"
-    "  model train [-c FILE] [--seed N] [--folds K] [--out FILE] [--no-labels]\n"
+    "  model train [-c FILE] [--seed N] [--folds K] [--cost C] [--out FILE] [--no-labels]\n"
     "                                    build the second opinion's model\n"
     "  eval [-c FILE] [--json] [--with-lang] [--source NAME] FILE.jsonl\n"
     "                                    measure the whole decision on labelled mentions\n"
@@ -647,12 +648,15 @@ cmd_handoff(int argc, char **argv)
 /* ---- model, eval ---- */
 
 static const char usage_model[] =
-    "usage: ackbot model train [-c FILE] [--seed N] [--folds K] [--out FILE] [--no-labels]\n"
+    "usage: ackbot model train [-c FILE] [--seed N] [--folds K] [--cost C] [--out FILE]\n"
+    "                          [--no-labels]\n"
     "Builds the second opinion's model (logistic regression, liblinear) from the corpus\n"
     "(guard.corpus), the examples of intents with a `class`, and the classes staff gave\n"
     "handoffs (`handoff resolve --label`), and writes it atomically to guard.model (or\n"
     "--out). The same inputs and seed give the same file. --folds K also prints the K-fold\n"
-    "cross-validated accuracy. A running daemon loads the new model on SIGHUP.\n";
+    "cross-validated accuracy. --cost C sets liblinear's inverse regularisation (default\n"
+    "16: larger fits the corpus more closely). A running daemon loads the new model on\n"
+    "SIGHUP.\n";
 
 static const char usage_eval[] =
     "usage: ackbot eval [-c FILE] [--json] [--with-lang] [--source NAME] [--show N] FILE.jsonl\n"
@@ -666,8 +670,9 @@ static const char usage_eval[] =
 static int
 cmd_model(int argc, char **argv)
 {
-	static const char *const flags[] = { "seed=", "folds=", "out=", "no-labels", NULL };
-	const char *config, *vals[4];
+	static const char *const flags[] = { "seed=", "folds=", "out=", "no-labels", "cost=",
+	    NULL };
+	const char *config, *vals[5];
 	struct config *c;
 	struct intents *in;
 	struct store *st = NULL;
@@ -696,6 +701,13 @@ cmd_model(int argc, char **argv)
 	o.seed = vals[0] ? strtoull(vals[0], NULL, 10) : c->guard_seed;
 	o.folds = vals[1] ? atoi(vals[1]) : 0;
 	o.out = vals[2] ? vals[2] : c->guard_model;
+	if (vals[4] && ((o.C = strtod(vals[4], NULL)) <= 0 || !isfinite(o.C) || o.C > 1e6)) {
+		fprintf(stderr, "ackbot: --cost wants a number above 0 and at most 1e6, not '%s'\n",
+		    vals[4]);
+		intents_free(in);
+		config_free(c);
+		return 2;
+	}
 	if (!vals[3] && access(c->db_path, R_OK) == 0 && store_open(&st, c->db_path, 1, &err) != 0) {
 		fprintf(stderr, "ackbot: %s (staff labels left out)\n", err.msg);
 		st = NULL;

@@ -34,7 +34,7 @@ struct train_opts {
 	const struct intents *in;	/* examples of intents with a `class` (may be NULL) */
 	struct store *st;		/* staff labels (`handoff resolve --label`), may be NULL */
 	uint64_t seed;
-	double C;			/* inverse regularisation strength (0: the default, 4) */
+	double C;			/* inverse regularisation strength (0: the default, 16) */
 	int folds;			/* > 1: also report that many-fold cross-validated accuracy */
 	const char *out;		/* model file to write (NULL: train only) */
 	int keep;			/* 1: also hand the model back in r->model */
