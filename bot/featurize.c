@@ -1,5 +1,6 @@
 /* featurize.c - hashed words, word pairs and character n-grams of a mention's text. */
 #include "featurize.h"
+#include "text.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -109,16 +110,16 @@ fold(const char *text, int32_t *out, size_t max)
 	utf8proc_ssize_t len;
 	size_t n = 0, i = 0;
 	int space = 1;
+	char *valid = text_nfc(text, strlen(text));	/* an invalid byte: U+FFFD, that alone */
 
-	len = utf8proc_map((const utf8proc_uint8_t *)text, 0, &f, UTF8PROC_NULLTERM |
+	if (valid == NULL)
+		return 0;
+	len = utf8proc_map((const utf8proc_uint8_t *)valid, 0, &f, UTF8PROC_NULLTERM |
 	    UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
 	    UTF8PROC_IGNORE);
-	if (len < 0) {	/* invalid UTF-8: keep the ASCII */
-		for (const char *p = text; *p && n < max; p++)
-			if ((unsigned char)*p < 0x80)
-				out[n++] = (unsigned char)*p >= 'A' && *p <= 'Z' ? *p + 32 : *p;
-		return n;
-	}
+	free(valid);
+	if (len < 0)
+		return 0;
 	while (i < (size_t)len && n < max) {
 		int32_t c;
 		utf8proc_ssize_t k = utf8proc_iterate(f + i, len - (utf8proc_ssize_t)i, &c);

@@ -2,6 +2,7 @@
 #include "guard.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <linear.h>
 #include <openssl/sha.h>
@@ -122,6 +123,9 @@ parse(struct guard_model *g, const unsigned char *b, size_t len, const char *pat
 		    path);
 	g->trained_on = le32(b + 20);
 	memcpy(&bias, b + 32, sizeof(bias));
+	if (!isfinite(bias) || bias < 0 || bias > 1e3)
+		return ack_fail(err, ACK_EINVAL, "model %s: bias %g is not a number from 0 to 1000 "
+		    "(run `ackbot model train` again)", path, bias);
 	for (int k = 0; k < G_NCLASS; k++) {
 		const char *nm = (const char *)b + 40 + k * GUARD_NAME_LEN;
 		if (strnlen(nm, GUARD_NAME_LEN) == GUARD_NAME_LEN ||
@@ -136,6 +140,13 @@ parse(struct guard_model *g, const unsigned char *b, size_t len, const char *pat
 		uint32_t u = le32(b + GUARD_HEADER + 4 * i);
 		float f;
 		memcpy(&f, &u, sizeof(f));
+		if (!isfinite(f) || fabsf(f) > 1e6f) {
+			free(g->m.w);
+			g->m.w = NULL;
+			return ack_fail(err, ACK_EINVAL, "model %s: weight %zu is %g, not a finite "
+			    "number of reasonable size (run `ackbot model train` again)", path, i,
+			    (double)f);
+		}
 		g->m.w[i] = f;
 	}
 	g->m.param.solver_type = L2R_LR;

@@ -19,6 +19,7 @@
  * boosts those languages without excluding others; it is what tells short Spanish from
  * Galician. */
 #include "langid.h"
+#include "text.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -61,24 +62,12 @@ langid_detect(const char *text, size_t len, const char *hint, struct langid_gues
 	bool reliable = false;
 
 	memset(out, 0, 3 * sizeof(*out));
-	if (len > LANGID_MAX_BYTES)
-		len = LANGID_MAX_BYTES;
-	/* NFC, and every invalid sequence replaced: what CLD2 may be given */
-	n = utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len, &valid,
-	    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-	if (n < 0) {
-		/* invalid UTF-8 (a cut sequence): keep the ASCII and let CLD2 judge that */
-		char *ascii = malloc(len + 1);
-		size_t k = 0;
-		if (ascii == NULL)
-			return;
-		for (size_t i = 0; i < len; i++)
-			if ((unsigned char)text[i] < 0x80)
-				ascii[k++] = text[i];
-		ascii[k] = '\0';
-		valid = (utf8proc_uint8_t *)ascii;
-		n = (utf8proc_ssize_t)k;
-	}
+	/* NFC, an invalid sequence (or the character the cut splits) U+FFFD: CLD2 never
+	 * sees invalid UTF-8, and one bad byte costs that byte only */
+	if ((valid = (utf8proc_uint8_t *)text_nfc(text ? text : "", text ? (len >
+	    LANGID_MAX_BYTES ? LANGID_MAX_BYTES : len) : 0)) == NULL)
+		return;
+	n = (utf8proc_ssize_t)strlen((const char *)valid);
 	top = cld2_detect((const char *)valid, (int)n, true, hint ? &h : NULL, 0, l3, pct, norm,
 	    NULL, &bytes, &reliable, &valid_prefix);
 	if (top == CLD2_UNKNOWN_LANGUAGE || !reliable) {

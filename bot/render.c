@@ -14,10 +14,15 @@
 static int
 personal(const struct plan *p, const char *name, const char *value)
 {
+	int id = 0;
+
 	for (size_t i = 0; i < p->nents; i++)
-		if (p->ents[i].personal && strcmp(p->ents[i].name, name) == 0)
-			return 1;
-	return text_looks_personal(value);
+		if (strcmp(p->ents[i].name, name) == 0) {
+			if (p->ents[i].personal)
+				return 1;
+			id = !p->ents[i].signal;	/* an identifier: order, tracking */
+		}
+	return id ? text_id_looks_personal(value) : text_looks_personal(value);
 }
 
 char *

@@ -156,6 +156,20 @@ is_domain_char(int32_t cp)
 	return cp >= 0 && cp < 0x80 && (isalnum(cp) || cp == '-' || cp == '.');
 }
 
+/* Brackets and quotes a link is often written inside. */
+static int
+is_wrap_punct(int32_t cp)
+{
+	static const int32_t set[] = { '(', ')', '[', ']', '{', '}', '<', '>', '"', '\'', '`',
+	    '*', '_', 0x2018, 0x2019, 0x201C, 0x201D, 0x201E, 0x00AB, 0x00BB, 0x2039, 0x203A,
+	    0x300C, 0x300D, 0x300E, 0x300F, 0xFF08, 0xFF09 };
+
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+		if (cp == set[i])
+			return 1;
+	return 0;
+}
+
 static int
 lower_ascii(int32_t cp)
 {
@@ -330,13 +344,16 @@ is_linkish(const int32_t *v, size_t a, size_t b)
 {
 	size_t end = b, dot = (size_t)-1, slash = b, letters = 0, label = 0;
 
+	while (a < b && is_wrap_punct(v[a]))	/* "(evil.example)", «evil.example» */
+		a++;
 	if (starts_with(v, b, a, "www."))
 		return 1;
 	for (size_t i = a; i + 2 < b; i++)
 		if (v[i] == ':' && v[i + 1] == '/' && v[i + 2] == '/')
 			return 1;
 	while (end > a && (v[end - 1] == '.' || v[end - 1] == ',' || v[end - 1] == '!' ||
-	    v[end - 1] == '?' || v[end - 1] == ';' || v[end - 1] == ':'))
+	    v[end - 1] == '?' || v[end - 1] == ';' || v[end - 1] == ':' ||
+	    is_wrap_punct(v[end - 1])))
 		end--;
 	for (size_t i = a; i < end; i++)
 		if (v[i] == '/') {
@@ -382,8 +399,22 @@ luhn_ok(const char *s)
 	return sum % 10 == 0;
 }
 
+static int looks_personal(const char *s, int id);
+
 int
 text_looks_personal(const char *s)
+{
+	return looks_personal(s, 0);
+}
+
+int
+text_id_looks_personal(const char *s)
+{
+	return looks_personal(s, 1);
+}
+
+static int
+looks_personal(const char *s, int id)
 {
 	size_t digits = 0, other = 0, run = 0, best = 0;
 	const char *at;
@@ -409,6 +440,9 @@ text_looks_personal(const char *s)
 		return 0;	/* letters: an order or tracking number, not a phone or a card */
 	if (digits >= 13 && digits <= 19 && luhn_ok(s))
 		return 1;	/* a card number */
+	if (id)		/* "4417-2291", "100238871": an id unless written the way phones are */
+		return digits >= 7 && (s[0] == '+' || strncmp(s, "00", 2) == 0 ||
+		    strchr(s, ' ') || strchr(s, '(') || strchr(s, '/'));
 	return digits >= 7 && (s[0] == '+' || s[0] == '0' || strchr(s, ' ') || strchr(s, '(') ||
 	    strchr(s, '-') || digits >= 10);
 }
@@ -425,8 +459,7 @@ text_link_hosts(const char *s, void (*fn)(const char *host, void *arg), void *ar
 		size_t a, b, h, e;
 		char host[256];
 		int email = 0;
-		while (i < c.n && (is_space(c.v[i]) || c.v[i] == '(' || c.v[i] == '<' ||
-		    c.v[i] == '"' || c.v[i] == '\''))
+		while (i < c.n && (is_space(c.v[i]) || is_wrap_punct(c.v[i])))
 			i++;
 		a = i;
 		while (i < c.n && !is_space(c.v[i]))
@@ -440,10 +473,15 @@ text_link_hosts(const char *s, void (*fn)(const char *host, void *arg), void *ar
 				h = j + 3;
 				break;
 			}
-		for (size_t j = h; j < b && c.v[j] != '/'; j++)
-			if (c.v[j] == '@')
+		for (size_t j = h; j < b && c.v[j] != '/' && c.v[j] != '?' && c.v[j] != '#'; j++)
+			if (c.v[j] == '@') {
 				email = 1;	/* name@host.example: an address, not a link */
-		if (email && h == a)
+				if (h != a) {	/* scheme://user@host: the host is after the '@' */
+					h = j + 1;
+					email = 0;
+				}
+			}
+		if (email)
 			continue;
 		for (e = 0; h < b && e + 1 < sizeof(host) && is_domain_char(c.v[h]); h++)
 			host[e++] = (char)lower_ascii(c.v[h]);

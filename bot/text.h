@@ -37,6 +37,12 @@ char *text_neutralize(const char *s, size_t max_graphemes);
  * (13-19 digits passing Luhn's check). Order numbers with letters are not. */
 int text_looks_personal(const char *s);
 
+/* The same for the value of an entity that names an identifier (an order or a tracking
+ * number): digits with dashes or run together ("4417-2291", "100238871") are the id, not a
+ * phone; an e-mail address, a card number, or digits written as phones are ("+34 612...",
+ * "0044...", "(555) 123 4567") still count as personal. */
+int text_id_looks_personal(const char *s);
+
 /* Calls fn with the host of every link or bare domain in s ("https://Bit.ly/x" ->
  * "bit.ly", "www.shop.example" -> "www.shop.example"), lower case; e-mail addresses are not
  * links. Returns the number of links. */

@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,13 +66,20 @@ corpus_read(const char *path, struct labelled **v, size_t *n, struct ack_err *er
 	size_t lcap = 0, cap = 0;
 	ssize_t len;
 	int lineno = 0, rc = 0;
+	struct stat sb;
 
 	*v = NULL;
 	*n = 0;
 	if (f == NULL)
 		return ack_fail(err, errno == ENOENT ? ACK_ENOENT : ACK_EIO, "cannot open corpus %s: %s",
 		    path, strerror(errno));
+	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		fclose(f);
+		return ack_fail(err, ACK_EINVAL, "corpus %s is not a regular file (name a *.jsonl "
+		    "file, or its directory in guard.corpus)", path);
+	}
 	while ((len = getline(&line, &lcap, f)) >= 0) {
+		size_t sp;
 		json_error_t je;
 		json_t *o, *t, *l, *g;
 		int k;
@@ -79,8 +87,9 @@ corpus_read(const char *path, struct labelled **v, size_t *n, struct ack_err *er
 		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
-		if (len == 0 || line[0] == '#')
-			continue;
+		sp = strspn(line, " \t");
+		if (line[sp] == '\0' || line[sp] == '#')
+			continue;	/* blank, white space only, a comment */
 		if ((o = json_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
 			rc = ack_fail(err, ACK_EINVAL, "%s:%d:%d: not JSON: %s", path, lineno,
 			    je.column > 0 ? je.column : 1, je.text);
@@ -107,6 +116,8 @@ corpus_read(const char *path, struct labelled **v, size_t *n, struct ack_err *er
 		}
 		json_decref(o);
 	}
+	if (rc == 0 && ferror(f))
+		rc = ack_fail(err, ACK_EIO, "reading corpus %s: %s", path, strerror(errno));
 	free(line);
 	fclose(f);
 	if (rc != 0) {

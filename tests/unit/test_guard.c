@@ -506,6 +506,20 @@ TEST(corpus_read_lines)
 	CHECK_INT(n, 0);
 	labelled_free(v, n);
 
+	/* white space only lines, and a comment after white space, are blank too */
+	CHECK_INT(put_file(p, "  \n\t\n \r\n  # note\n{\"text\": \"ok\", \"label\": \"praise\"}\n",
+	    51), 0);
+	CHECK_INT(corpus_read(p, &v, &n, &err), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(v[0].line, 5);
+	labelled_free(v, n);
+	/* a directory is an error, not an empty corpus */
+	path_in(p, sizeof(p), "");
+	v = (struct labelled *)1;
+	CHECK_INT(corpus_read(p, &v, &n, &err), ACK_EINVAL);
+	CHECK(v == NULL);
+	CHECK(strstr(err.msg, "not a regular file") != NULL);
+
 	path_in(p, sizeof(p), "no-such.jsonl");
 	CHECK_INT(corpus_read(p, &v, &n, &err), ACK_ENOENT);
 	CHECK(v == NULL);
@@ -898,6 +912,21 @@ TEST(model_refused)
 	memset(c + 40 + 9 * GUARD_NAME_LEN, 'x', GUARD_NAME_LEN);	/* unterminated */
 	rehash(c, len);
 	CHECK(refused(c, len, "neutral"));
+	/* checksummed, but a weight or the bias that is not a usable number */
+	static const uint32_t badw[] = { 0x7fc00000u, 0x7f800000u, 0xff800000u, 0x7f7fffffu };
+	for (size_t i = 0; i < sizeof(badw) / sizeof(badw[0]); i++) {
+		memcpy(c, b, len);
+		put32le(c + GUARD_HEADER + 4 * (i * 70001 % (len - GUARD_HEADER - 32) / 4), badw[i]);
+		rehash(c, len);
+		CHECK(refused(c, len, "weight"));
+	}
+	static const double badb[] = { NAN, INFINITY, -1.0, 1e300 };
+	for (size_t i = 0; i < sizeof(badb) / sizeof(badb[0]); i++) {
+		memcpy(c, b, len);
+		memcpy(c + 32, &badb[i], sizeof(double));
+		rehash(c, len);
+		CHECK(refused(c, len, "bias"));
+	}
 	/* rehashed with another seed: accepted, another version */
 	memcpy(c, b, len);
 	c[25] ^= 1;
@@ -985,8 +1014,26 @@ TEST(personal_data)
 	CHECK_INT(text_looks_personal("123456789"), 0);
 	CHECK_INT(text_looks_personal("0123456"), 1);
 	CHECK_INT(text_looks_personal("123 4567"), 1);
-	/* (Deliberately not asserted: "4417-2291" -- 8 digits joined by '-' -- returns 1, the
-	 * phone rule; whether a bare hyphenated order number should be personal is open.) */
+	/* free text: 8 digits joined by '-' are written like a phone */
+	CHECK_INT(text_looks_personal("4417-2291"), 1);
+	/* an identifier entity's value: digits with dashes or run together are the id... */
+	static const char *const ids[] = { "4417-2291", "100238871", "123456789012", "A12345",
+	    "2024-000123-77", "ORD-88213" };
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (text_id_looks_personal(ids[i]) != 0) {
+			printf("    id called personal: \"%s\"\n", ids[i]);
+			CHECK(0);
+		}
+	/* ...but an address, a card, or digits written as phones are, still */
+	static const char *const notids[] = { "ana@shop.example", "4111111111111111",
+	    "4111-1111-1111-1111", "+34612345678", "0034612345678", "612 345 678",
+	    "(555) 123-4567", "030/1234567" };
+	for (size_t i = 0; i < sizeof(notids) / sizeof(notids[0]); i++)
+		if (text_id_looks_personal(notids[i]) != 1) {
+			printf("    id not called personal: \"%s\"\n", notids[i]);
+			CHECK(0);
+		}
+	CHECK_INT(text_id_looks_personal(NULL), 0);
 }
 
 struct hosts {
@@ -1024,9 +1071,22 @@ TEST(link_hosts)
 	CHECK_STR(h.v[0], "www.example.org");
 	CHECK_STR(h.v[1], "evil.example");
 	memset(&h, 0, sizeof(h));
-	/* a link with userinfo is one link (which host it reports: see the report on
-	 * text.c; not asserted here) */
-	CHECK_INT(text_link_hosts("http://user@login.example/x", add_host, &h), 1);
+	/* userinfo is not the host: the link goes where the part after the '@' says */
+	CHECK_INT(text_link_hosts("http://user@login.example/x https://shop.example@evil.example/a "
+	    "https://a@b@c.example", add_host, &h), 3);
+	CHECK_STR(h.v[0], "login.example");
+	CHECK_STR(h.v[1], "evil.example");
+	CHECK_STR(h.v[2], "c.example");
+	memset(&h, 0, sizeof(h));
+	/* bare domains in brackets and quotes are links too */
+	CHECK_INT(text_link_hosts("(evil.example) [bb.example] \"qq.example\" \xc2\xab"
+	    "gg.example\xc2\xbb \xe2\x80\x9c" "cc.example/x\xe2\x80\x9d (see above) (e.g. this)",
+	    add_host, &h), 5);
+	CHECK_STR(h.v[0], "evil.example");
+	CHECK_STR(h.v[1], "bb.example");
+	CHECK_STR(h.v[2], "qq.example");
+	CHECK_STR(h.v[3], "gg.example");
+	CHECK_STR(h.v[4], "cc.example");
 	CHECK_INT(text_link_hosts("", NULL, NULL), 0);
 	CHECK_INT(text_link_hosts(NULL, NULL, NULL), 0);
 	CHECK_INT(text_link_hosts("no links here. version 1.2 at 3.30pm, e.g. this", NULL, NULL), 0);
@@ -1116,6 +1176,14 @@ TEST(langid_edges)
 			CHECK(g[k].confidence >= 0 && g[k].confidence <= 1);
 		}
 	}
+	/* one invalid byte drops that byte, not every non-ASCII character */
+	static const char ja1[] = "注文した商品がまだ届きません。\xff 確認してください、お願いします。";
+	langid_detect(ja1, sizeof(ja1) - 1, NULL, g);
+	CHECK_STR(g[0].code, "ja");
+	static const char pl1[] = "Zamówienie \xc3 nadal nie dotarło, proszę o pomoc, czekam już dwa "
+	    "tygodnie na przesyłkę.";
+	langid_detect(pl1, sizeof(pl1) - 1, NULL, g);
+	CHECK_STR(g[0].code, "pl");
 	/* 1 MB, English: no crash, and still English */
 	m = malloc(big + 1);
 	CHECK(m != NULL);
@@ -1130,8 +1198,9 @@ TEST(langid_edges)
 	static const char ja[] = "注文した商品がまだ届きません。";
 	for (size_t i = 0; i < big; i++)
 		m[i] = ja[i % (sizeof(ja) - 1)];
-	langid_detect(m, big, "en,ja", g);
-	CHECK(g[0].confidence >= 0 && g[0].confidence <= 1);
+	langid_detect(m, big, "en,ja", g);	/* cut at 4 KiB inside a character */
+	CHECK_STR(g[0].code, "ja");
+	CHECK(g[0].confidence > 0 && g[0].confidence <= 1);
 	uint32_t r = 12345;
 	for (size_t i = 0; i < big; i++) {
 		r = r * 1103515245u + 12345u;
