@@ -3,6 +3,8 @@
  * author's facts: no store, no clock of its own, no I/O. */
 #include "decide.h"
 
+#include <ctype.h>
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +93,40 @@ check_host(const char *host, void *arg)
 
 #define DAY_MS (24 * 3600 * 1000LL)
 
+/* 1 when the text tags an account other than the bot's own after its first words: "ask
+ * @trader_pro", "collab? write to @promo_xyz". The run of handles a text starts with is
+ * the thread's participants (how Mastodon and X write replies), not a referral. */
+static int
+tags_another_account(const char *t, char *const *handles, size_t nhandles)
+{
+	const char *q = t;
+	int lead = 1;
+
+	while (*q) {
+		size_t n;
+		if (*q != '@' || (q > t && (isalnum((unsigned char)q[-1]) || q[-1] == '_'))) {
+			if (!isspace((unsigned char)*q))
+				lead = 0;
+			q++;
+			continue;
+		}
+		n = strspn(q + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		if (n > 0 && !lead) {
+			int own = 0;
+			for (size_t i = 0; i < nhandles && !own; i++) {
+				const char *h = handles[i][0] == '@' ? handles[i] + 1 : handles[i];
+				own = strlen(h) == n && strncasecmp(h, q + 1, n) == 0;
+			}
+			if (!own)
+				return 1;
+		}
+		q += 1 + n;
+		while (*q == '@' || *q == '.' || isalnum((unsigned char)*q) || *q == '-')
+			q++;	/* @user@host.example */
+	}
+	return 0;
+}
+
 /* The spam signals: the intents' `signals:` that fired, links outside the allow list,
  * and what the platform says about the account. */
 static void
@@ -106,6 +142,8 @@ spam_signals(const struct config *c, const struct intents *in, const struct ment
 	text_link_hosts(m->text, check_host, &lc);
 	if (lc.foreign && g->nsignals < max)
 		g->signals[g->nsignals++] = "link";
+	if (tags_another_account(m->text, c->handles, c->nhandles) && g->nsignals < max)
+		g->signals[g->nsignals++] = "tags_account";
 	if (m->author_since_ms > 0 && now_ms - m->author_since_ms < 7 * DAY_MS && g->nsignals < max)
 		g->signals[g->nsignals++] = "new_account";
 	if ((m->author_flags & MENTION_FOLLOWERS) && m->author_followers < 5 && g->nsignals < max)
@@ -113,14 +151,22 @@ spam_signals(const struct config *c, const struct intents *in, const struct ment
 }
 
 /* Spam: the model is sure, or it leans that way and two signals agree, or three
- * signals do whatever it says. */
+ * signals do whatever it says (SPAM_SURE). Spam is the model's likeliest class but it is
+ * less sure (SPAM_SUSPECT): no public reply either, but a person looks, since a genuine
+ * mention silenced would be lost. */
+enum { SPAM_NO, SPAM_SUSPECT, SPAM_SURE };
+
 static int
 is_spam(const struct config *c, const struct guard_verdict *g)
 {
 	double ps = g->scored ? g->p[G_SPAM] : 0;
 
-	return ps >= c->guard_spam || (g->nsignals >= 2 && ps >= c->guard_spam / 2) ||
-	    g->nsignals >= 3;
+	if (ps >= c->guard_spam || (g->nsignals >= 2 && ps >= c->guard_spam / 2) ||
+	    g->nsignals >= 3)
+		return SPAM_SURE;
+	if (g->scored && g->top == G_SPAM && ps >= c->guard_spam / 2)
+		return SPAM_SUSPECT;
+	return SPAM_NO;
 }
 
 static int
@@ -156,17 +202,19 @@ guard_veto(const struct config *c, const struct intents *in, struct plan *p)
 	struct guard_verdict *g = &p->guard;
 	const struct intent *it = p->match.intent;
 	int unmatched = it == NULL || (c->guard_ack_intent && strcmp(it->name, c->guard_ack_intent) == 0);
+	int spam;
 
 	if (!c->guard_on)
 		return;
-	if (is_spam(c, g)) {
+	if ((spam = is_spam(c, g)) != SPAM_NO) {
 		/* never a public reply; a person still looks when an urgent intent fired (a
-		 * phishing text may name a real danger) or when spam_handoff says so */
+		 * phishing text may name a real danger), when the verdict is only a suspicion,
+		 * or when spam_handoff says so */
 		g->changed = "spam";
-		p->reason = "spam";
+		p->reason = spam == SPAM_SURE ? "spam" : "spam_suspect";
 		p->reply_intent = NULL;
 		if (!(p->handoff && p->priority == HANDOFF_URGENT)) {
-			p->handoff = c->guard_spam_handoff;
+			p->handoff = spam == SPAM_SUSPECT || c->guard_spam_handoff;
 			p->queue = "spam";
 			p->priority = HANDOFF_LOW;
 		}

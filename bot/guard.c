@@ -123,9 +123,9 @@ parse(struct guard_model *g, const unsigned char *b, size_t len, const char *pat
 		    path);
 	g->trained_on = le32(b + 20);
 	memcpy(&bias, b + 32, sizeof(bias));
-	if (!isfinite(bias) || bias < 0 || bias > 1e3)
-		return ack_fail(err, ACK_EINVAL, "model %s: bias %g is not a number from 0 to 1000 "
-		    "(run `ackbot model train` again)", path, bias);
+	if (!isfinite(bias) || (bias != -1 && (bias < 0 || bias > 1e3)))
+		return ack_fail(err, ACK_EINVAL, "model %s: bias %g is neither -1 (none) nor a number "
+		    "from 0 to 1000 (run `ackbot model train` again)", path, bias);
 	for (int k = 0; k < G_NCLASS; k++) {
 		const char *nm = (const char *)b + 40 + k * GUARD_NAME_LEN;
 		if (strnlen(nm, GUARD_NAME_LEN) == GUARD_NAME_LEN ||

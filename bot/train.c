@@ -175,7 +175,9 @@ write_model(const struct model *m, size_t examples, uint64_t seed, const char *o
 		    guard_class_names[k]);
 	for (size_t i = 0; i <= FEATURES_DIM; i++)
 		for (int k = 0; k < G_NCLASS; k++) {
-			float f = (float)m->w[i * (size_t)m->nr_class + (size_t)col[k]];
+			/* the last row is the intercept's, zero when there is none */
+			float f = i == FEATURES_DIM && m->bias < 0 ? 0.0f :
+			    (float)m->w[i * (size_t)m->nr_class + (size_t)col[k]];
 			uint32_t u;
 			memcpy(&u, &f, sizeof(u));
 			put32(b + GUARD_HEADER + 4 * (i * G_NCLASS + (size_t)k), u);
@@ -318,7 +320,7 @@ train_model(const struct train_opts *o, struct train_report *r, struct ack_err *
 	}
 	for (size_t i = 0; i < s.n; i++) {
 		struct features f = { 0 };
-		if (features_of(&f, s.v[i].text, 1.0) != 0) {
+		if (features_of(&f, s.v[i].text, -1) != 0) {
 			features_free(&f);
 			rc = ack_fail(err, ACK_ENOMEM, "out of memory");
 			goto done;
@@ -327,10 +329,13 @@ train_model(const struct train_opts *o, struct train_report *r, struct ack_err *
 		y[i] = s.v[i].label;
 	}
 	prob.l = (int)s.n;
-	prob.n = (int)FEATURES_DIM + 1;
+	/* no intercept: a text with nothing the model knows gets no opinion (all classes
+	 * alike), not the likeliest class of the corpus (praise, which must never be the
+	 * guess for "awful" or "hmm") */
+	prob.n = (int)FEATURES_DIM;
 	prob.x = x;
 	prob.y = y;
-	prob.bias = 1.0;
+	prob.bias = -1;
 	/* weights against the class frequency: the rare classes (safety, legal) count */
 	for (int k = 0; k < G_NCLASS; k++) {
 		wl[k] = k;

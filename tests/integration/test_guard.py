@@ -398,6 +398,18 @@ def test_entities_captured_personal_ones_never_replied_or_logged(ctx):
         assert secret not in log, [ln for ln in log.splitlines() if secret in ln]
 
 
+def test_tagging_another_account_is_a_spam_signal(ctx):
+    configure(ctx)
+    for text in ("great shop! ask @trader_pro how I doubled my savings",
+                 "@brand love it, collab? write to @promo_xyz", "wow. DM @Lisa.Growth now"):
+        assert "tags_account" in judge(ctx, text)["guard"]["signals"], text
+    # the thread's participants a reply starts with, the bot's own handles, addresses: no
+    for text in ("@alice @bob@social.example @brand thanks for the help",
+                 "thanks @brand and @BRAND", "mail me at ana@shop.example", "meet me @ 5pm",
+                 "@brand"):
+        assert "tags_account" not in judge(ctx, text)["guard"]["signals"], text
+
+
 # ---- account facts ----
 
 def iso(days_ago):

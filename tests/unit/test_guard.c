@@ -817,6 +817,11 @@ TEST(classify_what_it_learnt)
 		CHECK_INT(guard_classify(g, odd[i], p, &err), 0);
 		CHECK(probs_ok(p));
 	}
+	/* no intercept: a text without a feature has no opinion (every class 1/10), not the
+	 * corpus's commonest class */
+	CHECK_INT(guard_classify(g, "", p, &err), 0);
+	for (int k = 0; k < G_NCLASS; k++)
+		CHECK(fabs(p[k] - 1.0 / G_NCLASS) < 1e-9);
 	guard_model_free(g);
 }
 
@@ -920,7 +925,7 @@ TEST(model_refused)
 		rehash(c, len);
 		CHECK(refused(c, len, "weight"));
 	}
-	static const double badb[] = { NAN, INFINITY, -1.0, 1e300 };
+	static const double badb[] = { NAN, INFINITY, -0.5, -2.0, 1e300 };
 	for (size_t i = 0; i < sizeof(badb) / sizeof(badb[0]); i++) {
 		memcpy(c, b, len);
 		memcpy(c + 32, &badb[i], sizeof(double));
