@@ -158,8 +158,8 @@ parse_listen(const char *v, char **host, int *port)
 static const char *const top_keys[] = { "bot", "data_dir", "log_level", "intents", "policy",
 	"handoff", "store", "sender", "admin", "drain_timeout", "guard", "sources", NULL };
 static const char *const guard_keys[] = { "enabled", "model", "corpus", "problem_threshold",
-	"spam_threshold", "praise_threshold", "urgent_threshold", "spam_handoff", "allow_domains",
-	"ack_intent", "praise_intent", "seed", NULL };
+	"spam_threshold", "praise_threshold", "praise_max_problem", "urgent_threshold",
+	"spam_handoff", "allow_domains", "ack_intent", "praise_intent", "seed", NULL };
 static const char *const bot_keys[] = { "handles", "name", NULL };
 static const char *const intents_keys[] = { "paths", "default_language", "match_limit",
 	"depth_limit", "max_text", "unicode_classes", "detect_language", "language_confidence",
@@ -240,6 +240,8 @@ parse_guard(struct ydoc *y, yaml_node_t *root, struct config *c, struct diag *d)
 		    &c->guard_spam, d);
 		ynode_prob(y, ymap_get(y, sec, "praise_threshold", NULL), "guard.praise_threshold",
 		    &c->guard_praise, d);
+		ynode_prob(y, ymap_get(y, sec, "praise_max_problem", NULL),
+		    "guard.praise_max_problem", &c->guard_praise_problem, d);
 		ynode_prob(y, ymap_get(y, sec, "urgent_threshold", NULL), "guard.urgent_threshold",
 		    &c->guard_urgent, d);
 		ynode_bool(y, ymap_get(y, sec, "spam_handoff", NULL), "guard.spam_handoff",
@@ -513,9 +515,10 @@ config_parse(const char *path, struct diag *d)
 				c->nlanguages = i + 1;
 	}
 	c->guard_on = 1;
-	c->guard_problem = 0.35;
+	c->guard_problem = 0.5;
 	c->guard_spam = 0.7;
-	c->guard_praise = 0.7;
+	c->guard_praise = 0.8;
+	c->guard_praise_problem = 0.1;
 	c->guard_urgent = 0.5;
 	c->guard_seed = 1;
 	c->guard_ack_intent = strdup("fallback");

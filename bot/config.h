@@ -62,9 +62,10 @@ struct config {
 	char   *guard_model;	/* model file (data_dir/guard.model); trained when missing */
 	char  **guard_corpus;	/* corpus files or directories of *.jsonl (resolved) */
 	size_t  nguard_corpus;
-	double  guard_problem;	/* no thank-you at or above this P(problem) (0.35) */
+	double  guard_problem;	/* no thank-you at or above this P(problem) (0.5) */
 	double  guard_spam;	/* no reply at or above this P(spam) (0.7) */
-	double  guard_praise;	/* an unmatched mention at or above this P(praise) is thanked (0.7) */
+	double  guard_praise;	/* an unmatched mention at or above this P(praise) is thanked (0.8) */
+	double  guard_praise_problem;	/* ... when P(problem) stays below this (0.1) */
 	double  guard_urgent;	/* P(safety) or P(legal_privacy) at or above this: a person (0.5) */
 	int     guard_spam_handoff;	/* spam also gets a ticket (0) */
 	char  **allow_domains;	/* links to these (and their subdomains) are not a spam signal */

@@ -229,7 +229,8 @@ guard_veto(const struct config *c, const struct intents *in, struct plan *p)
 		p->handoff = 1;
 		p->queue = "support";
 		p->priority = HANDOFF_NORMAL;
-	} else if (unmatched && g->p[G_PRAISE] >= c->guard_praise && g->problem < c->guard_problem &&
+	} else if (unmatched && g->top == G_PRAISE && g->p[G_PRAISE] >= c->guard_praise &&
+	    g->problem < c->guard_praise_problem &&
 	    intents_find(in, c->guard_praise_intent) != NULL) {
 		g->changed = "praise";
 		p->reason = "guard_praise";

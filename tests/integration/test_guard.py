@@ -80,7 +80,25 @@ DAMAGED = "my order #A12345 arrived broken, email me at ana@example.com"
 # signal from the account silences it
 PROMO = ["love your stuff, check out my page", "thank you, link in bio",
          "thanks for the follow, check my profile", "thanks brand, visit my profile",
-         "love this brand, check my profile"]
+         "love this brand, check my profile",
+         "thank you so much for the lovely birthday gift, the photos are on my profile, check my profile",
+         "love the new collection so much, thank you! my photos: check out my page",
+         "thanks for the quick delivery, I love it, link in bio for my review",
+         "love my new jacket, thank you! check out my profile for the outfit",
+         "thank you for the fast delivery and the kind note, visit my profile to see it",
+         "thank you so much, I love my new jacket, it is perfect! check out my profile for the outfit",
+         "thanks a lot, love my new jacket, so happy with it, check out my profile",
+         "thank you for the fast delivery, love it, the photos are on my profile, check my profile",
+         "thank you for the lovely note and the quick delivery, check out my page for the photos",
+         "love my new jacket, thank you so much, perfect fit! check out my page",
+         "love my new jacket, thank you!! check out my profile for the outfit",
+         "love my new jacket, thank you! check out my profile",
+         "love my new jacket, thanks! check out my profile for the outfit",
+         "love my new coat, thank you! check out my profile for the outfit",
+         "love my new jacket, thank you, so happy! check out my profile for the outfit",
+         "love the new collection, thank you! check out my page",
+         "love the new collection so much, thank you!! my photos: check out my page",
+         "love the new collection, thank you so much! check out my page for my photos"]
 
 SPAM_T, PRAISE_T, PROBLEM_T, URGENT_T = 0.7, 0.7, 0.35, 0.5
 
