@@ -31,7 +31,9 @@ all: deps
 
 # The second opinion's model for the bundled config, trained once from the shipped corpus
 # (`ackbot model train` rebuilds it, with staff labels; the daemon trains one if missing).
-var/guard.model: | $(BUILD)/ackbot
+# Retrained when the corpus or the code that turns text into features or trains changes.
+var/guard.model: $(wildcard intents/corpus/train/*.jsonl) bot/featurize.c bot/featurize.h \
+    bot/train.c | $(BUILD)/ackbot
 	@mkdir -p var
 	./$(BUILD)/ackbot model train -c config/ackbot.yaml
 

@@ -505,7 +505,7 @@ config_parse(const char *path, struct diag *d)
 	c->admin_port = 9090;
 	c->drain_ms = 4000;
 	c->detect_lang = 1;
-	c->lang_confidence = 0.5;
+	c->lang_confidence = 0.3;
 	{
 		static const char *const shipped[] = { "en", "es", "fr", "de", "it", "pt", "nl", "pl",
 			"tr", "ja" };
