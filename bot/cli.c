@@ -673,6 +673,7 @@ cmd_model(int argc, char **argv)
 	static const char *const flags[] = { "seed=", "folds=", "out=", "no-labels", "cost=",
 	    NULL };
 	const char *config, *vals[5];
+	char *end;
 	struct config *c;
 	struct intents *in;
 	struct store *st = NULL;
@@ -701,8 +702,9 @@ cmd_model(int argc, char **argv)
 	o.seed = vals[0] ? strtoull(vals[0], NULL, 10) : c->guard_seed;
 	o.folds = vals[1] ? atoi(vals[1]) : 0;
 	o.out = vals[2] ? vals[2] : c->guard_model;
-	if (vals[4] && ((o.C = strtod(vals[4], NULL)) <= 0 || !isfinite(o.C) || o.C > 1e6)) {
-		fprintf(stderr, "ackbot: --cost wants a number above 0 and at most 1e6, not '%s'\n",
+	if (vals[4] && ((o.C = strtod(vals[4], &end)) < 1e-6 || !isfinite(o.C) || o.C > 1e6 ||
+	    end == vals[4] || *end != '\0')) {
+		fprintf(stderr, "ackbot: --cost wants a number from 1e-6 to 1e6, not '%s'\n",
 		    vals[4]);
 		intents_free(in);
 		config_free(c);

@@ -104,14 +104,21 @@ tags_another_account(const char *t, char *const *handles, size_t nhandles)
 
 	while (*q) {
 		size_t n;
-		if (*q != '@' || (q > t && (isalnum((unsigned char)q[-1]) || q[-1] == '_'))) {
+		/* a tag starts a word: not "ana@shop.example", "josé@correo.es", nor a profile
+		 * link's "youtube.com/@anna" */
+		if (*q != '@' || (q > t && !isspace((unsigned char)q[-1]) &&
+		    !strchr("(,;\"'@", q[-1]))) {
 			if (!isspace((unsigned char)*q))
 				lead = 0;
 			q++;
 			continue;
 		}
 		n = strspn(q + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-		if (n > 0 && !lead) {
+		if (n == 0) {	/* "@ 5pm", "@@name" */
+			q++;
+			continue;
+		}
+		if (!lead) {
 			int own = 0;
 			for (size_t i = 0; i < nhandles && !own; i++) {
 				const char *h = handles[i][0] == '@' ? handles[i] + 1 : handles[i];
@@ -150,9 +157,9 @@ spam_signals(const struct config *c, const struct intents *in, const struct ment
 		g->signals[g->nsignals++] = "few_followers";
 }
 
-/* Spam: the model is sure, or it leans that way and two signals agree, or three
- * signals do whatever it says (SPAM_SURE). Spam is the model's likeliest class but it is
- * less sure (SPAM_SUSPECT): no public reply either, but a person looks, since a genuine
+/* Spam: the model is sure, or it leans that way and two signals agree (SPAM_SURE). Three
+ * signals whatever the model says, or spam the model's likeliest class at half the
+ * threshold (SPAM_SUSPECT): no public reply either, but a person looks, since a genuine
  * mention silenced would be lost. */
 enum { SPAM_NO, SPAM_SUSPECT, SPAM_SURE };
 
@@ -161,10 +168,11 @@ is_spam(const struct config *c, const struct guard_verdict *g)
 {
 	double ps = g->scored ? g->p[G_SPAM] : 0;
 
-	if (ps >= c->guard_spam || (g->nsignals >= 2 && ps >= c->guard_spam / 2) ||
-	    g->nsignals >= 3)
+	if (ps >= c->guard_spam || (g->nsignals >= 2 && ps >= c->guard_spam / 2))
 		return SPAM_SURE;
-	if (g->scored && g->top == G_SPAM && ps >= c->guard_spam / 2)
+	/* signals the model does not back (a complaint with a link, a new account, a "cc
+	 * @courier"), or a model that only leans: a person decides */
+	if (g->nsignals >= 3 || (g->scored && g->top == G_SPAM && ps >= c->guard_spam / 2))
 		return SPAM_SUSPECT;
 	return SPAM_NO;
 }
@@ -213,11 +221,13 @@ guard_veto(const struct config *c, const struct intents *in, struct plan *p)
 		g->changed = "spam";
 		p->reason = spam == SPAM_SURE ? "spam" : "spam_suspect";
 		p->reply_intent = NULL;
-		if (!(p->handoff && p->priority == HANDOFF_URGENT)) {
-			p->handoff = spam == SPAM_SUSPECT || c->guard_spam_handoff;
-			p->queue = "spam";
-			p->priority = HANDOFF_LOW;
-		}
+		if (p->handoff && (p->priority == HANDOFF_URGENT || (spam == SPAM_SUSPECT &&
+		    !unmatched)))
+			return;	/* the intent's ticket stays as it was: a phishing report, a
+				 * complaint with a link */
+		p->handoff = spam == SPAM_SUSPECT || c->guard_spam_handoff;
+		p->queue = "spam";
+		p->priority = HANDOFF_LOW;
 		return;
 	}
 	if (!g->scored)

@@ -102,7 +102,8 @@ sort_nodes(struct features *f)
 }
 
 /* Folds s into code points: case and accents folded, digits 0, a link "<url>" token, an
- * @handle "@" alone, white space runs one space. Returns the count. */
+ * @handle "@" alone, white space runs one space. Returns the count, or (size_t)-1 when
+ * out of memory. */
 static size_t
 fold(const char *text, int32_t *out, size_t max)
 {
@@ -113,13 +114,13 @@ fold(const char *text, int32_t *out, size_t max)
 	char *valid = text_nfc(text, strlen(text));	/* an invalid byte: U+FFFD, that alone */
 
 	if (valid == NULL)
-		return 0;
+		return (size_t)-1;
 	len = utf8proc_map((const utf8proc_uint8_t *)valid, 0, &f, UTF8PROC_NULLTERM |
 	    UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
 	    UTF8PROC_IGNORE);
 	free(valid);
-	if (len < 0)
-		return 0;
+	if (len < 0)	/* valid UTF-8 by now: only memory can fail */
+		return (size_t)-1;
 	while (i < (size_t)len && n < max) {
 		int32_t c;
 		utf8proc_ssize_t k = utf8proc_iterate(f + i, len - (utf8proc_ssize_t)i, &c);
@@ -180,7 +181,8 @@ features_of(struct features *f, const char *text, double bias)
 	double norm = 0;
 
 	f->n = 0;
-	n = fold(text ? text : "", cp, FEATURES_MAX_CP);
+	if ((n = fold(text ? text : "", cp, FEATURES_MAX_CP)) == (size_t)-1)
+		return -1;
 	/* tokens: runs of word characters; any other non-space character alone */
 	for (size_t i = 0; i < n && nw < sizeof(w) / sizeof(w[0]);) {
 		size_t j = i;

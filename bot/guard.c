@@ -226,5 +226,11 @@ guard_classify(const struct guard_model *g, const char *text, double p[G_NCLASS]
 	}
 	predict_probability(&g->m, f.x, p);
 	features_free(&f);
+	for (int k = 0; k < G_NCLASS; k++)
+		if (!isfinite(p[k])) {	/* a crafted model can underflow every class */
+			for (int j = 0; j < G_NCLASS; j++)
+				p[j] = 1.0 / G_NCLASS;
+			break;
+		}
 	return 0;
 }

@@ -16,12 +16,19 @@ personal(const struct plan *p, const char *name, const char *value)
 {
 	int id = 0;
 
-	for (size_t i = 0; i < p->nents; i++)
-		if (strcmp(p->ents[i].name, name) == 0) {
-			if (p->ents[i].personal)
+	for (size_t i = 0; i < p->nents; i++) {
+		const struct match_capture *e = &p->ents[i];
+		/* a personal entity's value inside this one, or this one inside it, whatever
+		 * the names: "order 555-123-4567" that the phone entity also matched */
+		if (e->personal && value != NULL && e->value != NULL && *e->value != '\0' &&
+		    *value != '\0' && (strstr(value, e->value) != NULL || strstr(e->value, value) != NULL))
+			return 1;
+		if (strcmp(e->name, name) == 0) {
+			if (e->personal)
 				return 1;
-			id = !p->ents[i].signal;	/* an identifier: order, tracking */
+			id = !e->signal;	/* an identifier: order, tracking */
 		}
+	}
 	return id ? text_id_looks_personal(value) : text_looks_personal(value);
 }
 

@@ -473,7 +473,8 @@ text_link_hosts(const char *s, void (*fn)(const char *host, void *arg), void *ar
 				h = j + 3;
 				break;
 			}
-		for (size_t j = h; j < b && c.v[j] != '/' && c.v[j] != '?' && c.v[j] != '#'; j++)
+		for (size_t j = h; j < b && c.v[j] != '/' && c.v[j] != '\\' && c.v[j] != '?' &&
+		    c.v[j] != '#'; j++)	/* browsers read '\\' as '/' */
 			if (c.v[j] == '@') {
 				email = 1;	/* name@host.example: an address, not a link */
 				if (h != a) {	/* scheme://user@host: the host is after the '@' */

@@ -410,6 +410,10 @@ def test_entities_captured_personal_ones_never_replied_or_logged(ctx):
     assert "4417-2291" in body["text"], body
     assert "612" not in body["text"] and "+34" not in body["text"], body
     assert handoffs_by_mention(ctx)["m-2"]["captures"].get("phone") == "+34 612 345 678"
+    # a phone number the order pattern also took is still a phone: never in the reply
+    post(ctx, 3, "@brand order 555-123-4567 arrived damaged, that is my cell", handle="cy")
+    body = reply_to(r, "m-3")
+    assert "555" not in body["text"] and "4567" not in body["text"], body
     ctx.stop()
     log = ctx.log_text()
     for secret in ("ana@example.com", "612 345 678"):
@@ -419,13 +423,30 @@ def test_entities_captured_personal_ones_never_replied_or_logged(ctx):
 def test_tagging_another_account_is_a_spam_signal(ctx):
     configure(ctx)
     for text in ("great shop! ask @trader_pro how I doubled my savings",
-                 "@brand love it, collab? write to @promo_xyz", "wow. DM @Lisa.Growth now"):
+                 "@brand love it, collab? write to @promo_xyz", "wow. DM @Lisa.Growth now",
+                 "ask @@trader_pro", "profits (@fx_king) every day"):
         assert "tags_account" in judge(ctx, text)["guard"]["signals"], text
-    # the thread's participants a reply starts with, the bot's own handles, addresses: no
+    # the thread's participants a reply starts with, the bot's own handles, addresses,
+    # a profile link: no
     for text in ("@alice @bob@social.example @brand thanks for the help",
                  "thanks @brand and @BRAND", "mail me at ana@shop.example", "meet me @ 5pm",
-                 "@brand"):
+                 "@brand", "escríbeme a josé@correo.es",
+                 "video here https://www.youtube.com/@anna_unboxing", "medium.com/@anna/review"):
         assert "tags_account" not in judge(ctx, text)["guard"]["signals"], text
+
+
+def test_three_signals_the_model_does_not_back_go_to_a_person(ctx):
+    r = setup(ctx)
+    text = "@brand my order #A12345 arrived broken, photo https://imgur.com/abc cc @DHL_support"
+    j = judge(ctx, text)
+    assert j["guard"]["scores"]["spam"] < SPAM_T / 2, j   # precondition: the model says no
+    post(ctx, 1, text, handle="newbie", author={"created_at": iso(1)})
+    processed(ctx, "m-1")
+    time.sleep(0.5 * SLOW)
+    assert [d for d in r.delivered() if d["body"] and d["body"]["in_reply_to"] == "m-1"] == []
+    assert decision(ctx, "m-1")[1] == "spam_suspect", decision(ctx, "m-1")
+    h = handoffs_by_mention(ctx)["m-1"]
+    assert h["queue"] == "orders" and h["priority"] == "high", h   # the intent's own ticket
 
 
 # ---- account facts ----

@@ -1083,6 +1083,10 @@ TEST(link_hosts)
 	CHECK_STR(h.v[1], "evil.example");
 	CHECK_STR(h.v[2], "c.example");
 	memset(&h, 0, sizeof(h));
+	/* a browser reads '\\' as '/': the '@' after it is in the path, not userinfo */
+	CHECK_INT(text_link_hosts("https://evil.example\\@good.example/x", add_host, &h), 1);
+	CHECK_STR(h.v[0], "evil.example");
+	memset(&h, 0, sizeof(h));
 	/* bare domains in brackets and quotes are links too */
 	CHECK_INT(text_link_hosts("(evil.example) [bb.example] \"qq.example\" \xc2\xab"
 	    "gg.example\xc2\xbb \xe2\x80\x9c" "cc.example/x\xe2\x80\x9d (see above) (e.g. this)",
