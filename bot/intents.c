@@ -900,9 +900,9 @@ prefilter_add_all(struct prefilter *pf, struct intent_pattern *v, size_t n)
 
 /* Reads every pattern's required literals, in matching order. */
 static int
-prefilter_index(struct intents *in)
+prefilter_index(struct intents *in, int ucp)
 {
-	if ((in->pf = prefilter_new()) == NULL)
+	if ((in->pf = prefilter_new(ucp)) == NULL)
 		return -1;
 	for (size_t i = 0; i < in->n; i++)
 		if (prefilter_add_all(in->pf, in->v[i].patterns, in->v[i].npatterns) != 0 ||
@@ -944,7 +944,7 @@ intents_load(const struct config *c, struct diag *d)
 		return NULL;
 	}
 	qsort(in->v, in->n, sizeof(*in->v), cmp_intent);
-	if (prefilter_index(in) != 0) {
+	if (prefilter_index(in, L.ucp) != 0) {
 		diag_add(d, DIAG_ERROR, c->path, 0, 0, "free some memory", "out of memory");
 		intents_free(in);
 		return NULL;

@@ -6,13 +6,17 @@
  *   sequence:    exact sets multiply while small; otherwise the most selective REQ wins;
  *   alternation: exact sets unite; REQ sets unite; one NONE branch makes it NONE;
  *   x{n,m}:      x n times (up to 4) then, if more may follow, a break;
- *   x? x* x{0,}: NONE; zero-width items (\b, ^, lookarounds): the empty string.
+ *   x? x* x{0,}: NONE; zero-width items (^, lookarounds): the empty string;
+ *   \b:          a mark byte (MARK) in the strings, so that a literal the pattern bounds
+ *                by \b carries it: after reading, a mark at a literal's edge becomes a
+ *                flag the scan checks (no ASCII word character on that side), others go.
  * Anything it does not know (verbs, recursion, conditionals, (?x), odd escapes) makes the
  * pattern "always run". Literals are indexed by their first three bytes (or all of a shorter
  * one); a scan looks each text position up and marks the owners of every literal found. */
 #include "prefilter.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <utf8proc.h>
 
@@ -22,7 +26,11 @@
 #define CLASS_MAX 8	/* a class of at most this many plain characters is a set */
 #define REP_MAX   4	/* x{n}: at most this many copies joined */
 #define NBUCKET2  1024	/* literals of two bytes, by both */
-#define NBUCKET3  8192	/* longer literals, by their first three bytes */
+#define NBUCKET3  4096	/* literals of three bytes */
+#define NBUCKET4  16384	/* longer literals, by their first four bytes */
+#define MARK      0x01	/* \b inside a string while reading; never a literal byte */
+
+enum { WB_BEFORE = 1, WB_AFTER = 2 };	/* a literal's flags: \b before it, after it */
 
 enum kind { K_NONE, K_EXACT, K_REQ };
 
@@ -36,12 +44,13 @@ struct sset {
 struct reader {
 	const unsigned char *p, *end;
 	int bail, depth;
+	int sep;	/* the last escape read never matches a word character (\s \W \h \v \R) */
 };
 
-struct plit { uint32_t off, len; };	/* a literal of one pattern, in the pool */
+struct plit { uint32_t off, len, flags; };	/* a literal of one pattern, in the pool */
 
 struct lit {
-	uint32_t off, len;		/* in the pool */
+	uint32_t off, len, flags;	/* in the pool; WB_* */
 	uint32_t owner0, nowners;	/* into owners[] */
 	uint32_t next;			/* next literal in the same bucket, or UINT32_MAX */
 };
@@ -58,11 +67,15 @@ struct prefilter {
 	struct lit *lits;		/* after build: unique literals */
 	size_t nlits;
 	uint32_t *owners;
-	uint32_t head2[NBUCKET2];	/* literals of two bytes */
-	uint32_t head3[NBUCKET3];	/* literals of three bytes or more, by the first three */
-	uint32_t single[256];		/* literals of one byte */
+	struct index {
+		uint32_t head2[NBUCKET2];	/* literals of two bytes */
+		uint32_t head3[NBUCKET3];	/* of three bytes */
+		uint32_t head4[NBUCKET4];	/* of four bytes or more, by the first four */
+		uint32_t single[256];		/* of one byte */
+	} any, word;	/* literals found anywhere; only at a word start (WB_BEFORE) */
 	uint64_t *always_mask;
 	size_t words;
+	int ucp;			/* \b bounds are used (see prefilter_new) */
 };
 
 /* ---- case folding ---- */
@@ -126,6 +139,26 @@ set_empty_string(struct sset *s)	/* matches "" exactly: zero-width */
 	s->len[0] = 0;
 }
 
+static void
+set_mark(struct sset *s)	/* \b: zero-width, remembered as MARK */
+{
+	s->kind = K_EXACT;
+	s->n = 1;
+	s->len[0] = 1;
+	s->s[0][0] = MARK;
+}
+
+/* The length of a string without its marks: 0 when it matches the empty string. */
+static size_t
+real_len(const char *str, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += str[i] != MARK;
+	return n;
+}
+
 static int
 set_has(const struct sset *s, const char *str, size_t len)
 {
@@ -156,7 +189,7 @@ set_to_req(struct sset *s)
 {
 	if (s->kind == K_EXACT) {
 		for (int i = 0; i < s->n; i++)
-			if (s->len[i] == 0) {
+			if (real_len(s->s[i], s->len[i]) == 0) {
 				set_none(s);
 				return;
 			}
@@ -171,9 +204,12 @@ set_score(const struct sset *s)
 
 	if (s->kind == K_NONE || s->n == 0)
 		return -1;
-	for (int i = 0; i < s->n; i++)
-		if (s->len[i] < min)
-			min = s->len[i];
+	for (int i = 0; i < s->n; i++) {	/* a \b at an edge counts as a byte */
+		int l = (int)real_len(s->s[i], s->len[i]) + (s->len[i] > 0 && s->s[i][0] == MARK) +
+		    (s->len[i] > 0 && s->s[i][s->len[i] - 1] == MARK);
+		if (l < min)
+			min = l;
+	}
 	return (min > 6 ? 6 : min) * 100 - s->n;
 }
 
@@ -253,6 +289,22 @@ seq_feed(struct seq *q, const struct sset *it)
 		set_better(&q->best, it);
 }
 
+/* Feeds one item that occurs at least once. A character that is never a word character
+ * (sep) bounds its neighbours as \b would: a mark on each side. */
+static void
+seq_feed_item(struct seq *q, const struct sset *it, int sep)
+{
+	struct sset m;
+
+	if (sep) {
+		set_mark(&m);
+		seq_feed(q, &m);
+	}
+	seq_feed(q, it);
+	if (sep)
+		seq_feed(q, &m);
+}
+
 static void
 seq_finish(struct seq *q, struct sset *out)
 {
@@ -293,7 +345,7 @@ set_char(struct sset *s, int32_t cp)
 {
 	char buf[8];
 
-	if (cp <= 0) {
+	if (cp <= 0 || cp == MARK) {	/* MARK cannot be a literal byte: nothing known */
 		set_none(s);
 		return;
 	}
@@ -374,8 +426,12 @@ parse_escape(struct reader *r, struct sset *out)
 		return;
 	}
 	r->p++;
+	r->sep = c == 's' || c == 'W' || c == 'h' || c == 'v' || c == 'R';
 	switch (c) {
-	case 'b': case 'B': case 'A': case 'z': case 'Z': case 'G': case 'K': case 'E':
+	case 'b':
+		set_mark(out);
+		return;
+	case 'B': case 'A': case 'z': case 'Z': case 'G': case 'K': case 'E':
 		set_empty_string(out);
 		return;
 	case 'd': case 'D': case 'w': case 'W': case 's': case 'S': case 'h': case 'H':
@@ -653,7 +709,7 @@ parse_seq(struct reader *r, struct sset *out)
 	seq_init(&q);
 	while (!r->bail && r->p < r->end && *r->p != '|' && *r->p != ')') {
 		struct sset a;
-		int c = *r->p, min, max;
+		int c = *r->p, min, max, sep = 0;
 
 		if (c == '\\' && r->p + 1 < r->end && r->p[1] == 'Q') {	/* \Q...\E */
 			r->p += 2;
@@ -683,7 +739,9 @@ parse_seq(struct reader *r, struct sset *out)
 			parse_class(r, &a);
 		} else if (c == '\\') {
 			r->p++;
+			r->sep = 0;
 			parse_escape(r, &a);
+			sep = r->sep;
 		} else if (c == '.') {
 			r->p++;
 			set_none(&a);
@@ -699,7 +757,7 @@ parse_seq(struct reader *r, struct sset *out)
 		if (r->bail)
 			break;
 		if (!parse_quant(r, &min, &max)) {
-			seq_feed(&q, &a);
+			seq_feed_item(&q, &a, sep);
 			continue;
 		}
 		if (r->bail)
@@ -708,7 +766,7 @@ parse_seq(struct reader *r, struct sset *out)
 			r->bail = 1;
 			break;
 		}
-		if (a.kind == K_EXACT && a.n == 1 && a.len[0] == 0) {
+		if (a.kind == K_EXACT && a.n == 1 && real_len(a.s[0], a.len[0]) == 0) {
 			r->bail = 1;	/* after \E, (?#...) or (?i) it applies to the item before */
 			break;
 		}
@@ -723,7 +781,7 @@ parse_seq(struct reader *r, struct sset *out)
 			continue;
 		}
 		if (a.kind != K_EXACT) {
-			seq_feed(&q, &a);
+			seq_feed_item(&q, &a, sep);
 			continue;
 		}
 		for (int i = 0; i < min && i < REP_MAX; i++)
@@ -778,9 +836,13 @@ parse_alt(struct reader *r, struct sset *out)
 /* ---- the set of patterns ---- */
 
 struct prefilter *
-prefilter_new(void)
+prefilter_new(int ucp)
 {
-	return calloc(1, sizeof(struct prefilter));
+	struct prefilter *pf = calloc(1, sizeof(struct prefilter));
+
+	if (pf != NULL)
+		pf->ucp = ucp;
+	return pf;
 }
 
 void
@@ -797,6 +859,40 @@ prefilter_free(struct prefilter *pf)
 	free(pf->owners);
 	free(pf->always_mask);
 	free(pf);
+}
+
+static int
+ascii_word(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    c == '_';
+}
+
+/* Copies str without its marks into out; a mark before the first (after the last) byte
+ * becomes WB_BEFORE (WB_AFTER) when that byte is an ASCII word character, the only case
+ * where \b there rules out an ASCII word character beside it, with or without UCP (a
+ * non-ASCII neighbour may or may not be a word character: the scan lets it through). */
+static uint32_t
+strip_marks(const char *str, size_t len, char *out, size_t *outlen)
+{
+	size_t n = 0;
+	int before = 0, after = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (str[i] != MARK)
+			out[n++] = str[i];
+		else if (n == 0)
+			before = 1;
+		else
+			after = 1;	/* reset below when a byte follows */
+		if (str[i] != MARK)
+			after = 0;
+	}
+	*outlen = n;
+	if (n == 0)
+		return 0;
+	return (before && ascii_word((unsigned char)out[0]) ? WB_BEFORE : 0) |
+	    (after && ascii_word((unsigned char)out[n - 1]) ? WB_AFTER : 0);
 }
 
 static int
@@ -819,7 +915,7 @@ int
 prefilter_add(struct prefilter *pf, const char *pattern)
 {
 	struct reader r = { (const unsigned char *)pattern,
-		(const unsigned char *)pattern + strlen(pattern), 0, 0 };
+		(const unsigned char *)pattern + strlen(pattern), 0, 0, 0 };
 	struct sset s;
 	size_t id = pf->n, cap = pf->cap;
 
@@ -845,13 +941,19 @@ prefilter_add(struct prefilter *pf, const char *pattern)
 	pf->always[id] = r.bail || s.kind != K_REQ;
 	if (!pf->always[id]) {
 		for (int i = 0; i < s.n; i++) {
+			char lit[LIT_MAX];
+			size_t len;
+			uint32_t flags = strip_marks(s.s[i], s.len[i], lit, &len);
+			if (!pf->ucp)
+				flags = 0;
 			if (grow((void **)&pf->plits, &pf->capplits, pf->nplits + 1, sizeof(struct plit)) ||
-			    grow((void **)&pf->pool, &pf->cappool, pf->npool + s.len[i], 1))
+			    grow((void **)&pf->pool, &pf->cappool, pf->npool + len, 1))
 				return -1;
-			memcpy(pf->pool + pf->npool, s.s[i], s.len[i]);
+			memcpy(pf->pool + pf->npool, lit, len);
 			pf->plits[pf->nplits].off = (uint32_t)pf->npool;
-			pf->plits[pf->nplits].len = s.len[i];
-			pf->npool += s.len[i];
+			pf->plits[pf->nplits].len = (uint32_t)len;
+			pf->plits[pf->nplits].flags = flags;
+			pf->npool += len;
 			pf->nplits++;
 			pf->nlit[id]++;
 		}
@@ -876,6 +978,8 @@ pair_cmp(const void *a, const void *b)
 		return c;
 	if (px->len != py->len)
 		return px->len < py->len ? -1 : 1;
+	if (px->flags != py->flags)
+		return px->flags < py->flags ? -1 : 1;
 	return x->owner < y->owner ? -1 : x->owner > y->owner;
 }
 
@@ -888,7 +992,15 @@ bucket2(const unsigned char *s)
 static uint32_t
 bucket3(const unsigned char *s)
 {
-	return (((uint32_t)s[0] << 16 | (uint32_t)s[1] << 8 | s[2]) * 2654435761u) >> (32 - 13);
+	return (((uint32_t)s[0] << 16 | (uint32_t)s[1] << 8 | s[2]) * 2654435761u) >> (32 - 12);
+}
+
+static uint32_t
+bucket4(const unsigned char *s)
+{
+	uint32_t v = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
+
+	return (v * 2654435761u) >> (32 - 14);
 }
 
 int
@@ -920,17 +1032,13 @@ prefilter_build(struct prefilter *pf)
 	sort_pf = pf;
 	qsort(pairs, np, sizeof(*pairs), pair_cmp);
 	sort_pf = NULL;
-	for (size_t i = 0; i < NBUCKET2; i++)
-		pf->head2[i] = UINT32_MAX;
-	for (size_t i = 0; i < NBUCKET3; i++)
-		pf->head3[i] = UINT32_MAX;
-	for (size_t i = 0; i < 256; i++)
-		pf->single[i] = UINT32_MAX;
+	memset(&pf->any, 0xff, sizeof(pf->any));	/* every head UINT32_MAX */
+	memset(&pf->word, 0xff, sizeof(pf->word));
 	pf->nlits = 0;
 	for (size_t i = 0; i < np; i++) {
 		const struct plit *p = &pf->plits[pairs[i].plit];
 		struct lit *last = pf->nlits ? &pf->lits[pf->nlits - 1] : NULL;
-		if (last != NULL && last->len == p->len &&
+		if (last != NULL && last->len == p->len && last->flags == p->flags &&
 		    memcmp(pf->pool + last->off, pf->pool + p->off, p->len) == 0) {
 			if (pf->owners[last->owner0 + last->nowners - 1] != pairs[i].owner)
 				pf->owners[last->owner0 + last->nowners++] = pairs[i].owner;
@@ -939,6 +1047,7 @@ prefilter_build(struct prefilter *pf)
 		struct lit *l = &pf->lits[pf->nlits++];
 		l->off = p->off;
 		l->len = p->len;
+		l->flags = p->flags;
 		l->owner0 = (uint32_t)i;
 		l->nowners = 1;
 		pf->owners[i] = pairs[i].owner;
@@ -947,8 +1056,10 @@ prefilter_build(struct prefilter *pf)
 	for (size_t i = pf->nlits; i-- > 0;) {
 		struct lit *l = &pf->lits[i];
 		const unsigned char *s = (const unsigned char *)pf->pool + l->off;
-		uint32_t *h = l->len == 1 ? &pf->single[s[0]] :
-		    l->len == 2 ? &pf->head2[bucket2(s)] : &pf->head3[bucket3(s)];
+		struct index *x = (l->flags & WB_BEFORE) ? &pf->word : &pf->any;
+		uint32_t *h = l->len == 1 ? &x->single[s[0]] :
+		    l->len == 2 ? &x->head2[bucket2(s)] : l->len == 3 ? &x->head3[bucket3(s)] :
+		    &x->head4[bucket4(s)];
 		l->next = *h;
 		*h = (uint32_t)i;
 	}
@@ -986,12 +1097,16 @@ prefilter_describe(const struct prefilter *pf, size_t id, char *buf, size_t size
 		return;
 	for (uint32_t k = 0; k < pf->nlit[id]; k++) {
 		const struct plit *p = &pf->plits[pf->lit0[id] + k];
-		if (o + p->len + 2 > size)
+		if (o + p->len + 6 > size)
 			break;
 		if (k > 0)
 			buf[o++] = '|';
+		if (p->flags & WB_BEFORE)
+			o += (size_t)snprintf(buf + o, size - o, "\\b");
 		memcpy(buf + o, pf->pool + p->off, p->len);
 		o += p->len;
+		if (p->flags & WB_AFTER)
+			o += (size_t)snprintf(buf + o, size - o, "\\b");
 		buf[o] = '\0';
 	}
 }
@@ -1005,6 +1120,51 @@ mark(const struct prefilter *pf, const struct lit *l, uint64_t *hits)
 	}
 }
 
+/* 1 when literal l found at t[i] may be where its pattern matches: no ASCII word character
+ * on a side its pattern bounds by \b. */
+static int
+bounded(const struct lit *l, const unsigned char *t, size_t i, size_t n)
+{
+	if ((l->flags & WB_BEFORE) && i > 0 && ascii_word(t[i - 1]))
+		return 0;
+	if ((l->flags & WB_AFTER) && i + l->len < n && ascii_word(t[i + l->len]))
+		return 0;
+	return 1;
+}
+
+/* Marks the owners of the literals of x found at t[i]. */
+static void
+scan_at(const struct prefilter *pf, const struct index *x, const unsigned char *t, size_t i,
+    size_t n, uint64_t *hits)
+{
+	for (uint32_t k = x->single[t[i]]; k != UINT32_MAX; k = pf->lits[k].next)
+		if (bounded(&pf->lits[k], t, i, n))
+			mark(pf, &pf->lits[k], hits);
+	if (i + 1 == n)
+		return;
+	for (uint32_t k = x->head2[bucket2(t + i)]; k != UINT32_MAX; k = pf->lits[k].next) {
+		const unsigned char *s = (const unsigned char *)pf->pool + pf->lits[k].off;
+		if (s[0] == t[i] && s[1] == t[i + 1] && bounded(&pf->lits[k], t, i, n))
+			mark(pf, &pf->lits[k], hits);
+	}
+	if (i + 2 == n)
+		return;
+	for (uint32_t k = x->head3[bucket3(t + i)]; k != UINT32_MAX; k = pf->lits[k].next) {
+		const unsigned char *s = (const unsigned char *)pf->pool + pf->lits[k].off;
+		if (s[0] == t[i] && s[1] == t[i + 1] && s[2] == t[i + 2] &&
+		    bounded(&pf->lits[k], t, i, n))
+			mark(pf, &pf->lits[k], hits);
+	}
+	if (i + 3 == n)
+		return;
+	for (uint32_t k = x->head4[bucket4(t + i)]; k != UINT32_MAX; k = pf->lits[k].next) {
+		const struct lit *l = &pf->lits[k];
+		const unsigned char *s = (const unsigned char *)pf->pool + l->off;
+		if (l->len <= n - i && memcmp(s, t + i, l->len) == 0 && bounded(l, t, i, n))
+			mark(pf, l, hits);
+	}
+}
+
 void
 prefilter_scan(const struct prefilter *pf, const char *text, size_t len, uint64_t *hits,
     char *fold)
@@ -1014,23 +1174,8 @@ prefilter_scan(const struct prefilter *pf, const char *text, size_t len, uint64_
 
 	memcpy(hits, pf->always_mask, pf->words * sizeof(uint64_t));
 	for (size_t i = 0; i < n; i++) {
-		for (uint32_t k = pf->single[t[i]]; k != UINT32_MAX; k = pf->lits[k].next)
-			mark(pf, &pf->lits[k], hits);
-		if (i + 1 == n)
-			break;
-		for (uint32_t k = pf->head2[bucket2(t + i)]; k != UINT32_MAX; k = pf->lits[k].next) {
-			const unsigned char *s = (const unsigned char *)pf->pool + pf->lits[k].off;
-			if (s[0] == t[i] && s[1] == t[i + 1])
-				mark(pf, &pf->lits[k], hits);
-		}
-		if (i + 2 == n)
-			continue;
-		for (uint32_t k = pf->head3[bucket3(t + i)]; k != UINT32_MAX; k = pf->lits[k].next) {
-			const struct lit *l = &pf->lits[k];
-			const unsigned char *s = (const unsigned char *)pf->pool + l->off;
-			if (l->len <= n - i && s[0] == t[i] && s[1] == t[i + 1] && s[2] == t[i + 2] &&
-			    memcmp(s + 3, t + i + 3, l->len - 3) == 0)
-				mark(pf, l, hits);
-		}
+		scan_at(pf, &pf->any, t, i, n, hits);
+		if (i == 0 || !ascii_word(t[i - 1]))	/* a word may start here */
+			scan_at(pf, &pf->word, t, i, n, hits);
 	}
 }

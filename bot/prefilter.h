@@ -15,7 +15,10 @@
 
 struct prefilter;
 
-struct prefilter *prefilter_new(void);
+/* ucp: the patterns are compiled with PCRE2_UCP (Unicode \w and \b). Without it the scan
+ * does not use \b: a non-ASCII letter that folds to ASCII (the Kelvin sign, long s,
+ * dotless i) is no word character to PCRE2 but looks like one folded. */
+struct prefilter *prefilter_new(int ucp);
 void prefilter_free(struct prefilter *pf);	/* NULL-safe */
 
 /* Adds a pattern; ids are given in order from 0. Returns the id, or -1 on allocation

@@ -37,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(pat);
 		return 0;
 	}
-	struct prefilter *pf = prefilter_new();
+	struct prefilter *pf = prefilter_new(ucp != 0);
 	if (prefilter_add(pf, pat) != 0 || prefilter_build(pf) != 0)
 		abort();
 	char *fold = malloc(prefilter_fold_size(len));

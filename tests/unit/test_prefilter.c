@@ -18,7 +18,7 @@ static const char *
 lits(const char *pattern)
 {
 	static char buf[512];
-	struct prefilter *pf = prefilter_new();
+	struct prefilter *pf = prefilter_new(1);
 
 	prefilter_add(pf, pattern);
 	prefilter_build(pf);
@@ -32,8 +32,17 @@ lits(const char *pattern)
 
 TEST(literals_are_read_from_patterns)
 {
-	CHECK_STR(lits("\\bthank\\s+you\\b"), "thank");
-	CHECK_STR(lits("(?:refund|money\\s+back)"), "refund|money");
+	CHECK_STR(lits("\\bthank\\s+you\\b"), "\\bthank\\b");
+	CHECK_STR(lits("\\bso\\b"), "\\bso\\b");
+	CHECK_STR(lits("\\b(?:love|luv)"), "\\blove|\\bluv");
+	CHECK_STR(lits("\\b(?:lo+ve|luv)"), "lo|luv");	/* a requirement, not a prefix */
+	CHECK_STR(lits("x{2,}\\s+tea\\b"), "\\btea\\b");
+	CHECK_STR(lits("(?:\\d+|\\s?)\\bcafé\\b"), "\\bcafé");
+	CHECK_STR(lits("\\b#1\\b"), "#1\\b");
+	CHECK_STR(lits("\\W+déjà\\W"), "\\bdéjà");	/* a bound only beside ASCII */
+	CHECK_STR(lits("\\bévian\\b"), "évian\\b");
+	CHECK_STR(lits("foo(?=\\b)bar"), "foobar");
+	CHECK_STR(lits("(?:refund|money\\s+back)"), "refund|money\\b");
 	CHECK_STR(lits("colou?r"), "colour|color");
 	CHECK_STR(lits("[ée]t(?:é|e)"), "été|éte|eté|ete");
 	CHECK_STR(lits("\\QA+B\\E"), "a+b");
@@ -45,7 +54,7 @@ TEST(literals_are_read_from_patterns)
 	CHECK_STR(lits("(?<!not )great"), "great");
 	CHECK_STR(lits("(?:a|b*)cd"), "cd");
 	CHECK_STR(lits("\\d+ orders?"), " orders| order");
-	CHECK_STR(lits("(?<order>#?[A-Z]\\d{4,})\\s+late"), "late");
+	CHECK_STR(lits("(?<order>#?[A-Z]\\d{4,})\\s+late"), "\\blate");
 	CHECK_STR(lits("(?i)wow(?-i)WOW"), "wowwow");
 	CHECK_STR(lits("a\\.b\\x{263a}"), "a.b\xe2\x98\xba");
 	CHECK_STR(lits("(?#note)abc"), "abc");
@@ -192,6 +201,70 @@ mutate(struct synth *g, const char *src, char *out, size_t size, const char *con
 		memmove(out + n / 2, out + n / 2 + 1, n - n / 2);
 }
 
+/* Every text PCRE2 matches must be a hit, around \b and \s above all: every string of up
+ * to five symbols (ASCII word and non-word characters, non-ASCII letters and marks, the
+ * Kelvin sign and long s, no-break space, emoji) against patterns bounded on either side,
+ * with and without UCP. It must also rule some out, or it tests nothing. */
+TEST(word_bounds_never_rule_out_a_match)
+{
+	static const char *const pats[] = { "\\bso\\b", "\\bso", "so\\b", "x\\s+so",
+		"so\\s+x", "\\b5\\b", "\\b_s\\b", "\\bſo\\b", "\\bsé\\b", "\\béso\\b",
+		"\\Wso\\W", "\\b(?:so|ko)\\b", "\\b(?=s)so", "(?<=\\s)so", "s\\b(?!\\s)",
+		"\\b\\Kso\\b", "(?:\\bso|xo)\\b", "\\b(?:s\\b|o)", "so\\h+\\bx", NULL };
+	static const char *const sym[] = { "s", "o", "x", "k", "5", "_", " ", "-", "é",
+		"\xcc\x81", "\xe2\x84\xaa", "\xc5\xbf", "\xc2\xa0", "\xf0\x9f\x91\x8d", "S" };
+	enum { NSYM = sizeof(sym) / sizeof(sym[0]), LEN = 5 };
+	pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+	size_t missed = 0, ruled_out = 0, matched = 0;
+	char text[64], fold[160];
+
+	for (int ucp = 0; ucp < 2; ucp++)
+		for (int k = 0; pats[k]; k++) {
+			int ec;
+			PCRE2_SIZE eo;
+			pcre2_code *re = pcre2_compile((PCRE2_SPTR)pats[k], PCRE2_ZERO_TERMINATED,
+			    PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | (ucp ? PCRE2_UCP : 0),
+			    &ec, &eo, NULL);
+			struct prefilter *pf = prefilter_new(ucp);
+			CHECK(re != NULL);
+			prefilter_add(pf, pats[k]);
+			prefilter_build(pf);
+			CHECK(!prefilter_always(pf, 0));
+			for (int len = 1; len <= LEN; len++) {
+				int idx[LEN] = { 0 };
+				for (;;) {
+					size_t n = 0;
+					uint64_t hit;
+					for (int i = 0; i < len; i++) {
+						size_t l = strlen(sym[idx[i]]);
+						memcpy(text + n, sym[idx[i]], l);
+						n += l;
+					}
+					text[n] = '\0';
+					prefilter_scan(pf, text, n, &hit, fold);
+					int m = pcre2_match(re, (PCRE2_SPTR)text, n, 0, 0, md, NULL) >= 0;
+					matched += m;
+					if (m && !prefilter_hit(&hit, 0) && missed++ < 10)
+						printf("    %s (ucp %d) matches \"%s\" but was ruled out\n",
+						    pats[k], ucp, text);
+					ruled_out += !prefilter_hit(&hit, 0);
+					int i = 0;
+					while (i < len && ++idx[i] == NSYM)
+						idx[i++] = 0;
+					if (i == len)
+						break;
+				}
+			}
+			prefilter_free(pf);
+			pcre2_code_free(re);
+		}
+	pcre2_match_data_free(md);
+	printf("    %zu matches, %zu texts ruled out\n", matched, ruled_out);
+	CHECK_INT(missed, 0);
+	CHECK(matched > 1000);
+	CHECK(ruled_out > 100000);
+}
+
 TEST(shipped_intents_same_with_and_without_prefilter)
 {
 	char shipped[4096];
@@ -273,6 +346,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	RUN(literals_are_read_from_patterns);
+	RUN(word_bounds_never_rule_out_a_match);
 	RUN(unknown_constructs_run_always);
 	RUN(case_folding_covers_pcre2_caseless_ucp);
 	RUN(case_folding_covers_pcre2_caseless_utf);
