@@ -11,8 +11,9 @@
  *                by \b carries it: after reading, a mark at a literal's edge becomes a
  *                flag the scan checks (no ASCII word character on that side), others go.
  * Anything it does not know (verbs, recursion, conditionals, (?x), odd escapes) makes the
- * pattern "always run". Literals are indexed by their first three bytes (or all of a shorter
- * one); a scan looks each text position up and marks the owners of every literal found. */
+ * pattern "always run". Literals are indexed by their first four bytes (or all of a shorter
+ * one), those bounded by \b before them apart; a scan looks each text position up (the
+ * bounded ones only where a word may start) and marks the owners of every literal found. */
 #include "prefilter.h"
 
 #include <stdlib.h>

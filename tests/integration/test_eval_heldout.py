@@ -12,10 +12,11 @@ from integration import daemon
 # met: the goals
 SAFETY_LEGAL_HANDED_OFF = 0.95
 REPLY_LANGUAGE = 0.95
-# not met yet: floors at the measured level (1.4 %, 7.8 %, 46.5 % over 3,461 mentions)
+# not met yet: floors at the measured level (1.3 %, 7.8 %, 45.1 % over 4,280 mentions; the
+# newest round, written to be harder, brought praise down from 46.5 % over the first 3,461)
 PROBLEM_THANKED_MAX = 0.015
 SPAM_REPLIED_MAX = 0.08
-PRAISE_THANKED_MIN = 0.46
+PRAISE_THANKED_MIN = 0.45
 
 
 def shipped_config(ctx):
