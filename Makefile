@@ -7,7 +7,7 @@ STATEDIR ?= /var/lib/ackbot
 DESTDIR ?=
 
 CC      ?= cc
-PKGS     = libwebsockets libcurl jansson libpcre2-8 sqlite3 libuv yaml-0.1 libutf8proc libcrypto
+PKGS     = libwebsockets libcurl jansson libpcre2-8 sqlite3 libuv yaml-0.1 libutf8proc libcrypto libedit
 # -Wno-unused-parameter: callback tables (lws, libuv, curl) have parameters most callbacks ignore.
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wno-unused-parameter

@@ -3,6 +3,7 @@
  * 2 usage, 3 the daemon could not start. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <jansson.h>
@@ -478,11 +479,15 @@ cmd_intents_verify(int argc, char **argv)
 /* ---- handoff ---- */
 
 static const char usage_handoff[] =
-    "usage: ackbot handoff list [-c FILE] [--status open|claimed|resolved|all] [--json] [--limit N]\n"
+    "usage: ackbot handoff list [-c FILE] [--status open|claimed|resolved|all] [--source NAME]\n"
+    "                           [--json] [--limit N]\n"
     "       ackbot handoff show [-c FILE] [--json] TICKET\n"
     "       ackbot handoff claim [-c FILE] TICKET [--note TEXT]\n"
-    "       ackbot handoff resolve [-c FILE] TICKET [--note TEXT]\n"
+    "       ackbot handoff resolve [-c FILE] TICKET [--note TEXT] [--label CLASS]\n"
+    "       ackbot handoff purge [-c FILE] --source NAME\n"
     "The handoff queue: mentions a person must look at. Safe while the daemon runs.\n"
+    "--source keeps the tickets of one configured source (\"console\", \"webhook\", ...);\n"
+    "purge deletes every ticket of that source, in any status (the console's try-outs).\n"
     "Exit 1 when TICKET does not exist.\n";
 
 static int
@@ -534,15 +539,142 @@ print_handoff_line(const struct handoff *h)
 	free(text);
 }
 
+enum { HV_JSON, HV_STATUS, HV_NOTE, HV_LIMIT, HV_LABEL, HV_SOURCE, HV_N };
+
+static int
+handoff_list_cmd(struct store *st, const char **vals)
+{
+	int status = vals[HV_STATUS] ? handoff_status_parse(vals[HV_STATUS]) : HANDOFF_OPEN;
+	long limit = vals[HV_LIMIT] ? strtol(vals[HV_LIMIT], NULL, 10) : 100000;
+	const char *src = vals[HV_SOURCE];
+	struct handoff *v;
+	struct ack_err err;
+	size_t n, shown = 0;
+
+	if (st->ops->handoff_list(st, status, limit > 0 ? (size_t)limit : 1, &v, &n, &err) != 0) {
+		fprintf(stderr, "ackbot: %s\n", err.msg);
+		return 1;
+	}
+	if (vals[HV_JSON]) {
+		json_t *a = json_array();
+		char *s;
+		for (size_t i = 0; i < n; i++)
+			if (src == NULL || (v[i].source && strcmp(v[i].source, src) == 0))
+				json_array_append_new(a, handoff_to_json(&v[i]));
+		s = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (s != NULL)
+			puts(s);
+		free(s);
+		json_decref(a);
+	} else {
+		printf("%-10s %-8s %-6s %-10s %-16s %-16s %-16s %s\n", "TICKET", "STATUS", "PRIO",
+		    "QUEUE", "INTENT", "AUTHOR", "CREATED (UTC)", "TEXT");
+		for (size_t i = 0; i < n; i++)
+			if (src == NULL || (v[i].source && strcmp(v[i].source, src) == 0)) {
+				print_handoff_line(&v[i]);
+				shown++;
+			}
+		printf("%zu %s handoff%s%s%s\n", shown, status == HANDOFF_ANY ? "" :
+		    handoff_status_name(status), shown == 1 ? "" : "s", src ? " from " : "",
+		    src ? src : "");
+	}
+	handoff_free_array(v, n);
+	fflush(stdout);
+	return 0;
+}
+
+static int
+handoff_show_cmd(struct store *st, const char *ticket, const char **vals)
+{
+	struct handoff h;
+	struct ack_err err;
+	int rc = st->ops->handoff_get(st, ticket, &h, &err);
+
+	if (rc != 0) {
+		fprintf(stderr, "ackbot: %s\n", rc == ACK_ENOENT ? "no such ticket" : err.msg);
+		return 1;
+	}
+	json_t *o = handoff_to_json(&h);
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (vals[HV_JSON] && s != NULL) {
+		puts(s);
+	} else {
+		const char *key;
+		json_t *val;
+		json_object_foreach(o, key, val) {
+			char *vs = json_is_string(val) ? NULL : json_dumps(val, JSON_ENCODE_ANY |
+			    JSON_COMPACT);
+			printf("%-12s %s\n", key, vs ? vs : json_string_value(val));
+			free(vs);
+		}
+	}
+	free(s);
+	json_decref(o);
+	handoff_clear(&h);
+	return 0;
+}
+
+static int
+handoff_work_cmd(struct store *st, const char *verb, const char *ticket, const char **vals)
+{
+	int resolve = strcmp(verb, "resolve") == 0;
+	struct ack_err err;
+	int rc;
+
+	if (vals[HV_LABEL] != NULL && (!resolve || guard_class_of(vals[HV_LABEL]) < 0)) {
+		fprintf(stderr, "ackbot: --label goes with resolve and is one of:");
+		for (int k = 0; k < G_NCLASS; k++)
+			fprintf(stderr, " %s", guard_class_names[k]);
+		fprintf(stderr, "\n");
+		return EXIT_USAGE;
+	}
+	rc = st->ops->handoff_set_status(st, ticket, resolve ? HANDOFF_RESOLVED : HANDOFF_CLAIMED,
+	    vals[HV_NOTE], store_now_ms(), &err);
+	if (rc == 0 && vals[HV_LABEL] != NULL)
+		rc = st->ops->handoff_set_label(st, ticket, vals[HV_LABEL], store_now_ms(), &err);
+	if (rc != 0) {
+		fprintf(stderr, "ackbot: %s\n", rc == ACK_ENOENT ? "no such ticket" : err.msg);
+		return 1;
+	}
+	printf("%s %s%s%s\n", ticket, resolve ? "resolved" : "claimed",
+	    vals[HV_LABEL] ? " as " : "", vals[HV_LABEL] ? vals[HV_LABEL] : "");
+	return 0;
+}
+
+static int
+handoff_purge_cmd(struct store *st, const struct config *c, const char **vals)
+{
+	struct ack_err err;
+	int64_t n;
+	int known = 0;
+
+	for (size_t i = 0; i < c->nsources; i++)
+		known |= strcmp(c->sources[i].name, vals[HV_SOURCE]) == 0;
+	if (!known) {
+		fprintf(stderr, "ackbot: no source '%s' in %s\n  hint: the configured sources are:",
+		    vals[HV_SOURCE], c->path);
+		for (size_t i = 0; i < c->nsources; i++)
+			fprintf(stderr, " %s", c->sources[i].name);
+		fprintf(stderr, "\n");
+		return 1;
+	}
+	if (st->ops->handoff_purge(st, vals[HV_SOURCE], &n, &err) != 0) {
+		fprintf(stderr, "ackbot: %s\n", err.msg);
+		return 1;
+	}
+	printf("%lld ticket%s from %s purged\n", (long long)n, n == 1 ? "" : "s", vals[HV_SOURCE]);
+	return 0;
+}
+
 static int
 cmd_handoff(int argc, char **argv)
 {
-	static const char *const flags[] = { "json", "status=", "note=", "limit=", "label=", NULL };
-	const char *config, *vals[5], *verb;
+	static const char *const flags[] = { "json", "status=", "note=", "limit=", "label=",
+		"source=", NULL };
+	const char *config, *vals[HV_N], *verb;
 	struct config *c;
 	struct store *st;
-	struct ack_err err;
-	int first, rc;
+	int first, rc, list, purge, show;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(usage_handoff, argc < 2 ? stderr : stdout);
@@ -552,97 +684,35 @@ cmd_handoff(int argc, char **argv)
 	if ((rc = parse_opts(argc - 1, argv + 1, usage_handoff, flags, vals, &config, &first)) >= 0)
 		return rc;
 	first += 1;
-	if (strcmp(verb, "list") == 0) {
-		int status = vals[1] ? handoff_status_parse(vals[1]) : HANDOFF_OPEN;
-		long limit = vals[3] ? strtol(vals[3], NULL, 10) : 100000;
-		struct handoff *v;
-		size_t n;
-		if (status < 0)
-			return usage_error(usage_handoff, "unknown status '%s'", vals[1]);
-		if (first < argc)
-			return usage_error(usage_handoff, "unexpected argument '%s'", argv[first]);
-		if (open_store(config, 1, &c, &st) != 0)
-			return 1;
-		rc = st->ops->handoff_list(st, status, limit > 0 ? (size_t)limit : 1, &v, &n, &err);
-		if (rc != 0) {
-			fprintf(stderr, "ackbot: %s\n", err.msg);
-		} else if (vals[0]) {
-			json_t *a = json_array();
-			char *s;
-			for (size_t i = 0; i < n; i++)
-				json_array_append_new(a, handoff_to_json(&v[i]));
-			s = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-			if (s != NULL)
-				puts(s);
-			free(s);
-			json_decref(a);
-		} else {
-			printf("%-10s %-8s %-6s %-10s %-16s %-16s %-16s %s\n", "TICKET", "STATUS", "PRIO",
-			    "QUEUE", "INTENT", "AUTHOR", "CREATED (UTC)", "TEXT");
-			for (size_t i = 0; i < n; i++)
-				print_handoff_line(&v[i]);
-			printf("%zu %s handoff%s\n", n, status == HANDOFF_ANY ? "" :
-			    handoff_status_name(status), n == 1 ? "" : "s");
-		}
-		if (rc == 0)
-			handoff_free_array(v, n);
-	} else if (strcmp(verb, "show") == 0 || strcmp(verb, "resolve") == 0 ||
-	    strcmp(verb, "claim") == 0) {
-		struct handoff h;
-		if (first >= argc)
-			return usage_error(usage_handoff, "%s needs a TICKET", verb);
-		if (first + 1 < argc)
-			return usage_error(usage_handoff, "unexpected argument '%s'", argv[first + 1]);
-		if (open_store(config, strcmp(verb, "show") == 0, &c, &st) != 0)
-			return 1;
-		if (vals[4] != NULL && (strcmp(verb, "resolve") != 0 || guard_class_of(vals[4]) < 0)) {
-			fprintf(stderr, "ackbot: --label goes with resolve and is one of:");
-			for (int k = 0; k < G_NCLASS; k++)
-				fprintf(stderr, " %s", guard_class_names[k]);
-			fprintf(stderr, "\n");
-			store_close(st);
-			config_free(c);
-			return EXIT_USAGE;
-		}
-		if (strcmp(verb, "show") != 0) {
-			rc = st->ops->handoff_set_status(st, argv[first],
-			    strcmp(verb, "resolve") == 0 ? HANDOFF_RESOLVED : HANDOFF_CLAIMED, vals[2],
-			    store_now_ms(), &err);
-			if (rc == 0 && vals[4] != NULL)
-				rc = st->ops->handoff_set_label(st, argv[first], vals[4], store_now_ms(),
-				    &err);
-			if (rc == 0)
-				printf("%s %s%s%s\n", argv[first], strcmp(verb, "resolve") == 0 ? "resolved" :
-				    "claimed", vals[4] ? " as " : "", vals[4] ? vals[4] : "");
-		} else {
-			rc = st->ops->handoff_get(st, argv[first], &h, &err);
-			if (rc == 0) {
-				json_t *o = handoff_to_json(&h);
-				char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-				if (vals[0] && s != NULL) {
-					puts(s);
-				} else {
-					const char *key;
-					json_t *val;
-					json_object_foreach(o, key, val) {
-						char *vs = json_is_string(val) ? NULL : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
-						printf("%-12s %s\n", key, vs ? vs : json_string_value(val));
-						free(vs);
-					}
-				}
-				free(s);
-				json_decref(o);
-				handoff_clear(&h);
-			}
-		}
-		if (rc != 0)
-			fprintf(stderr, "ackbot: %s\n", rc == ACK_ENOENT ? "no such ticket" : err.msg);
-	} else {
+	list = strcmp(verb, "list") == 0;
+	purge = strcmp(verb, "purge") == 0;
+	show = strcmp(verb, "show") == 0;
+	if (!list && !purge && !show && strcmp(verb, "resolve") != 0 && strcmp(verb, "claim") != 0)
 		return usage_error(usage_handoff, "unknown handoff command '%s'", verb);
-	}
+	if (list && vals[HV_STATUS] && handoff_status_parse(vals[HV_STATUS]) < 0)
+		return usage_error(usage_handoff, "unknown status '%s' (expected open, claimed, "
+		    "resolved or all)", vals[HV_STATUS]);
+	if (purge && vals[HV_SOURCE] == NULL)
+		return usage_error(usage_handoff, "purge needs --source NAME");
+	if ((list || purge) && first < argc)
+		return usage_error(usage_handoff, "unexpected argument '%s'", argv[first]);
+	if (!list && !purge && first >= argc)
+		return usage_error(usage_handoff, "%s needs a TICKET", verb);
+	if (!list && !purge && first + 1 < argc)
+		return usage_error(usage_handoff, "unexpected argument '%s'", argv[first + 1]);
+	if (open_store(config, list || show, &c, &st) != 0)
+		return 1;
+	if (list)
+		rc = handoff_list_cmd(st, vals);
+	else if (purge)
+		rc = handoff_purge_cmd(st, c, vals);
+	else if (show)
+		rc = handoff_show_cmd(st, argv[first], vals);
+	else
+		rc = handoff_work_cmd(st, verb, argv[first], vals);
 	store_close(st);
 	config_free(c);
-	return rc == 0 ? 0 : 1;
+	return rc;
 }
 
 /* ---- model, eval ---- */
@@ -772,23 +842,55 @@ cmd_eval(int argc, char **argv)
 /* ---- run ---- */
 
 static const char usage_run[] =
-    "usage: ackbot run [-c FILE]\n"
+    "usage: ackbot run [-c FILE] [--log-level LEVEL] [--log-format logfmt|json]\n"
+    "                  [--log-file FILE] [-q]\n"
     "Runs the daemon: every enabled source, the sender, the admin listener.\n"
     "SIGTERM/SIGINT drain and stop; SIGHUP reloads the configuration and intents (the old\n"
-    "ones stay when the new ones have errors). Logs go to stderr, one logfmt line per event.\n"
-    "Exit 0 after a clean stop, 1 on configuration errors, 3 when it could not start.\n";
+    "ones stay when the new ones have errors) and reopens the log file.\n"
+    "Logs go to stderr (or --log-file, appended), one line per event: logfmt, or a JSON\n"
+    "object with --log-format json. --log-level debug|info|warn|error overrides log_level\n"
+    "in the configuration; -q is --log-level warn.\n"
+    "Exit 0 after a clean stop, 1 on configuration errors, 2 on a usage error, 3 when it\n"
+    "could not start.\n";
 
 static int
 cmd_run(int argc, char **argv)
 {
-	const char *config, *vals[1];
-	int first, rc;
+	static const char *const flags[] = { "log-level=", "log-format=", "log-file=", "quiet",
+		NULL };
+	const char *config, *vals[4];
+	struct daemon_opts o;
+	int first, rc, lv;
 
-	if ((rc = parse_opts(argc, argv, usage_run, NULL, vals, &config, &first)) >= 0)
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-q") == 0)
+			argv[i] = (char *)"--quiet";
+	if ((rc = parse_opts(argc, argv, usage_run, flags, vals, &config, &first)) >= 0)
 		return rc;
 	if (first < argc)
 		return usage_error(usage_run, "unexpected argument '%s'", argv[first]);
-	return daemon_run(config);
+	memset(&o, 0, sizeof(o));
+	o.config_path = config;
+	o.log_level = vals[0];
+	o.log_file = vals[2];
+	if (vals[0] != NULL && vals[3] != NULL)
+		return usage_error(usage_run, "-q and --log-level both given: use one");
+	if (vals[3] != NULL)
+		o.log_level = "warn";
+	if (o.log_level != NULL && log_parse_level(o.log_level, &lv) != 0)
+		return usage_error(usage_run, "invalid --log-level '%s' (expected debug, info, warn "
+		    "or error)", o.log_level);
+	if (vals[1] != NULL && log_set_format(vals[1]) != 0)
+		return usage_error(usage_run, "invalid --log-format '%s' (expected logfmt or json)",
+		    vals[1]);
+	if (o.log_file != NULL && log_open_file(o.log_file) != 0) {
+		fprintf(stderr, "ackbot: cannot open the log file %s: %s\n  hint: %s\n", o.log_file,
+		    strerror(errno), errno == EACCES ? "check the permissions of the file and its "
+		    "directory" : errno == ENOENT ? "create its directory first" : "give another "
+		    "--log-file");
+		return 3;
+	}
+	return daemon_run(&o);
 }
 
 int

@@ -38,6 +38,7 @@
 struct daemon {
 	uv_loop_t loop;
 	const char *config_path;
+	const struct daemon_opts *opts;
 	struct config *cfg;
 	struct intents *intents;
 	struct store *store;
@@ -358,6 +359,13 @@ load_guard(const struct config *c, struct intents *in, struct store *st)
 	return 0;
 }
 
+/* The command line's level wins over the configuration's, at start and after a reload. */
+static void
+set_log_level(struct daemon *d, const struct config *c)
+{
+	log_set_level(d->opts->log_level ? d->opts->log_level : c->log_level);
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -365,6 +373,9 @@ reload(struct daemon *d)
 	struct config *nc, *old;
 	struct intents *ni = NULL;
 
+	if (d->opts->log_file != NULL && log_open_file(d->opts->log_file) != 0)	/* rotation */
+		log_error("main", "log_file", "path=%s error=%s kept=previous",
+		    log_q(d->opts->log_file), log_q(strerror(errno)));
 	diag_init(&dg);
 	nc = config_load(d->config_path, &dg);
 	if (nc != NULL)
@@ -399,7 +410,7 @@ reload(struct daemon *d)
 	d->intents = ni;
 	d->cfg = nc;
 	sender_set_config(d->sender, nc);
-	log_set_level(nc->log_level);
+	set_log_level(d, nc);
 	config_free(old);
 	log_info("main", "reload", "ok=1 intents=%zu model=%s", d->intents->n,
 	    d->intents->guard ? guard_model_version(d->intents->guard) : "-");
@@ -722,8 +733,9 @@ start_loop_side(struct daemon *d, struct diag *dg)
 }
 
 int
-daemon_run(const char *config_path)
+daemon_run(const struct daemon_opts *o)
 {
+	const char *config_path = o->config_path;
 	struct daemon dm, *d = &dm;
 	struct diag dg;
 	struct ack_err err;
@@ -732,6 +744,7 @@ daemon_run(const char *config_path)
 	memset(d, 0, sizeof(*d));
 	d->lock_fd[0] = d->lock_fd[1] = -1;
 	d->config_path = config_path;
+	d->opts = o;
 	d->admin.started_ms = store_now_ms();
 	srandom((unsigned)(d->admin.started_ms ^ getpid()));
 	diag_init(&dg);
@@ -748,7 +761,7 @@ daemon_run(const char *config_path)
 		config_free(d->cfg);
 		return 1;
 	}
-	log_set_level(d->cfg->log_level);
+	set_log_level(d, d->cfg);
 	if (mkdir_p(d->cfg->data_dir) != 0) {
 		log_error("main", "start_failed", "error=%s data_dir=%s", log_q(strerror(errno)),
 		    log_q(d->cfg->data_dir));

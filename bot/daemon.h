@@ -4,9 +4,15 @@
 #ifndef ACKBOT_DAEMON_H
 #define ACKBOT_DAEMON_H
 
-/* Runs the daemon on config_path. Returns the process exit code: 0 after a clean stop,
- * 1 when the configuration has errors, 3 when it could not start (or a source found at
- * start-up that it can never work). */
-int daemon_run(const char *config_path);
+struct daemon_opts {
+	const char *config_path;
+	const char *log_level;	/* NULL: the configuration's log_level (also after a reload) */
+	const char *log_file;	/* NULL: stderr; reopened on SIGHUP */
+};
+
+/* Runs the daemon. Returns the process exit code: 0 after a clean stop, 1 when the
+ * configuration has errors, 3 when it could not start (or a source found at start-up that
+ * it can never work). */
+int daemon_run(const struct daemon_opts *o);
 
 #endif

@@ -1,4 +1,5 @@
-/* log.h - one logfmt line per event on stderr: ts, level, mod, event first, then key=value pairs. */
+/* log.h - one line per event: ts, level, mod, event first, then key=value pairs; logfmt
+ * (default) or one JSON object; on stderr or appended to a file. */
 #ifndef ACKBOT_LOG_H
 #define ACKBOT_LOG_H
 
@@ -11,6 +12,15 @@ extern int log_min_level;
 /* Sets the threshold; returns 0, or -1 if name is not debug|info|warn|error. */
 int log_set_level(const char *name);
 int log_parse_level(const char *name, int *out);
+
+enum log_format { LOG_LOGFMT = 0, LOG_JSON };
+/* "logfmt" or "json"; -1 for anything else. */
+int log_set_format(const char *name);
+
+/* Appends to path (created 0640) instead of stderr; NULL goes back to stderr. Called again
+ * with the same path (SIGHUP), it reopens the file, for log rotation. 0, or -1 with errno. */
+int log_open_file(const char *path);
+const char *log_file_path(void);	/* NULL: stderr */
 
 /* kv is a printf format for the trailing pairs ("mention=%s status=%d"); may be NULL.
  * Values that can hold spaces or quotes must go through log_q(). */

@@ -148,6 +148,8 @@ struct store_ops {
 	    struct ack_err *err);
 	int  (*handoff_mark_logged)(struct store *st, int64_t row, struct ack_err *err);
 	int  (*handoff_count)(struct store *st, int status, int64_t *n, struct ack_err *err);
+	/* Deletes every handoff of the mentions of source (`handoff purge`); *n how many. */
+	int  (*handoff_purge)(struct store *st, const char *source, int64_t *n, struct ack_err *err);
 
 	/* A source's resume point (a stream cursor), written in the same transaction as the
 	 * mentions it covers; it only moves forward (ids compare as length, then text).

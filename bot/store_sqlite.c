@@ -24,7 +24,7 @@ enum {
 	Q_HANDOFF_PUT, Q_HANDOFF_TICKET, Q_HANDOFF_SET_REPLY, Q_HANDOFF_BY_MENTION,
 	Q_HANDOFF_LIST, Q_HANDOFF_LIST_ALL, Q_HANDOFF_GET, Q_HANDOFF_SET_STATUS,
 	Q_HANDOFF_UNLOGGED, Q_HANDOFF_MARK_LOGGED, Q_HANDOFF_COUNT, Q_HANDOFF_COUNT_ALL,
-	Q_CURSOR_GET, Q_CURSOR_SET, Q_HANDOFF_SET_LABEL, Q_LABEL_LIST,
+	Q_CURSOR_GET, Q_CURSOR_SET, Q_HANDOFF_SET_LABEL, Q_LABEL_LIST, Q_HANDOFF_PURGE,
 	Q_MAX
 };
 
@@ -111,6 +111,8 @@ static const char *const sql_text[Q_MAX] = {
 	[Q_HANDOFF_MARK_LOGGED] = "UPDATE handoffs SET logged = 1 WHERE row = ?",
 	[Q_HANDOFF_COUNT] = "SELECT count(*) FROM handoffs WHERE status = ?",
 	[Q_HANDOFF_COUNT_ALL] = "SELECT count(*) FROM handoffs",
+	[Q_HANDOFF_PURGE] = "DELETE FROM handoffs WHERE mention_row IN"
+	    " (SELECT row FROM mentions WHERE source = ?)",
 	[Q_CURSOR_GET] = "SELECT value FROM cursors WHERE source = ?",
 	[Q_CURSOR_SET] =
 	    "INSERT INTO cursors (source, value, updated_ms) VALUES (?, ?, ?)"
@@ -1166,6 +1168,20 @@ sqlite_handoff_count(struct store *st, int status, int64_t *n, struct ack_err *e
 }
 
 static int
+sqlite_handoff_purge(struct store *st, const char *source, int64_t *n, struct ack_err *err)
+{
+	struct store_sqlite *s = (struct store_sqlite *)st;
+	sqlite3_stmt *x;
+	int rc;
+
+	PREP(s, Q_HANDOFF_PURGE);
+	bind_text(x, 1, source);
+	rc = exec_done(s, x, err, "purge handoffs");
+	*n = rc == 0 ? sqlite3_changes(s->db) : 0;
+	return rc;
+}
+
+static int
 sqlite_cursor_get(struct store *st, const char *source, char **value, struct ack_err *err)
 {
 	struct store_sqlite *s = (struct store_sqlite *)st;
@@ -1232,6 +1248,7 @@ const struct store_ops store_sqlite_ops = {
 	.handoff_unlogged = sqlite_handoff_unlogged,
 	.handoff_mark_logged = sqlite_handoff_mark_logged,
 	.handoff_count = sqlite_handoff_count,
+	.handoff_purge = sqlite_handoff_purge,
 	.cursor_get = sqlite_cursor_get,
 	.cursor_set = sqlite_cursor_set,
 };

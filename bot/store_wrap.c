@@ -453,6 +453,19 @@ w_handoff_mark_logged(struct store *st, int64_t row, struct ack_err *err)
 }
 
 static int
+w_handoff_purge(struct store *st, const char *source, int64_t *n, struct ack_err *err)
+{
+	struct store_wrap *w = (struct store_wrap *)st;
+	int rc;
+
+	if ((rc = enter(w, "handoff_purge", err)) != 0)
+		return rc;
+	rc = w->in->ops->handoff_purge(w->in, source, n, err);
+	leave(w, "handoff_purge", rc);
+	return rc;
+}
+
+static int
 w_handoff_count(struct store *st, int status, int64_t *n, struct ack_err *err)
 {
 	struct store_wrap *w = (struct store_wrap *)st;
@@ -525,6 +538,7 @@ static struct store_ops wrap_ops = {
 	.handoff_unlogged = w_handoff_unlogged,
 	.handoff_mark_logged = w_handoff_mark_logged,
 	.handoff_count = w_handoff_count,
+	.handoff_purge = w_handoff_purge,
 	.cursor_get = w_cursor_get,
 	.cursor_set = w_cursor_set,
 };

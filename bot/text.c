@@ -679,3 +679,32 @@ text_iso8601_ms(const char *s)
 		return 0;
 	return ((int64_t)timegm(&tm) - off) * 1000 + ms;
 }
+
+static int
+alpha_run(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+			return 0;
+	return 1;
+}
+
+int
+text_lang_valid(const char *s)
+{
+	size_t p, r;
+
+	if (s == NULL)
+		return 0;
+	p = strcspn(s, "-_");
+	if ((p != 2 && p != 3) || !alpha_run(s, p))
+		return 0;
+	if (s[p] == '\0')
+		return 1;
+	s += p + 1;
+	r = strlen(s);
+	if (r == 4 || r == 2)
+		return alpha_run(s, r);
+	return r == 3 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' &&
+	    s[2] >= '0' && s[2] <= '9';
+}

@@ -56,6 +56,10 @@ size_t text_graphemes(const char *s);
  * ellipsis is dropped. Never splits a cluster or a UTF-8 sequence. max_graphemes 0: no-op. */
 void text_truncate(char *s, size_t max_graphemes, const char *ellipsis);
 
+/* 1 when s is a language tag: a 2-3 letter primary subtag, optionally '-' or '_' and a
+ * script (4 letters) or region (2 letters or 3 digits): "en", "pt-BR", "zh-Hant", "es-419". */
+int text_lang_valid(const char *s);
+
 /* Primary language subtag, lower case: "de-DE" -> "de", "PT_br" -> "pt", "" or NULL -> NULL.
  * New string; caller frees. */
 char *text_lang_primary(const char *lang);

@@ -5,7 +5,7 @@ set -eu
 
 BUILD="make gcc pkg-config libwebsockets-dev libwebsockets-evlib-uv libcurl4-openssl-dev
 libjansson-dev libpcre2-dev libsqlite3-dev libuv1-dev libyaml-dev libutf8proc-dev libssl-dev
-liblinear-dev libcld2-dev"
+liblinear-dev libcld2-dev libedit-dev"
 TEST="python3 sqlite3 procps"
 
 case "${1:-build}" in
