@@ -42,7 +42,11 @@ struct mastodon {
 	int tried_v1;
 	int stopped;
 	int attempts;		/* failures since the last good connection */
-	int backfilling;	/* until it ends, stream events do not move the cursor */
+	int backfilling;	/* a backfill (or catch-up) is paging */
+	int uncaught;		/* stream mentions since the last backfill ended */
+	int arrived_during;	/* ... or while it was paging (maybe after its last page) */
+	int catching_up;	/* the backfill paging is a catch-up, not after a reconnect */
+	uv_timer_t *catchup;	/* the next catch-up; freed in its close callback */
 	int first_start;	/* the page being committed is the very first one */
 	int page_full;		/* ... and there may be more after it */
 	char page_cursor[32];
@@ -225,9 +229,11 @@ intake_done(void *arg, int result, const struct mention *mn)
 
 /* Takes one Notification; 0 if handled (or not a mention), -1 on a malformed one, -2 when
  * the inbox took nothing (it is fenced after a failure, or draining): the backfill after
- * the reconnect fetches it. A notification from the stream moves the cursor only once
- * the backfill has caught up: otherwise a restart would resume after the gap the
- * backfill was still filling. */
+ * the reconnect fetches it. A notification from the stream never moves the cursor: the
+ * stream does not keep id order (two notifications created at once arrive either way
+ * round), so a later id committed first would let a restart resume after an earlier one
+ * still in flight. The cursor moves only with REST pages, which are complete and in id
+ * order; a catch-up pages from it every so often while the stream runs. */
 static int
 take_notification(struct mastodon *m, json_t *n, int64_t not_before_ms, int from_stream)
 {
@@ -250,7 +256,7 @@ take_notification(struct mastodon *m, json_t *n, int64_t not_before_ms, int from
 	}
 	if (mastodon_notification_mention(n, &who, &mn) < 0)
 		return -1;
-	if (from_stream && m->backfilling) {
+	if (from_stream) {
 		free(mn.cursor);
 		mn.cursor = NULL;
 	}
@@ -264,6 +270,57 @@ take_notification(struct mastodon *m, json_t *n, int64_t not_before_ms, int from
 /* ---- backfill: GET /api/v1/notifications from the cursor, page by page ---- */
 
 static void backfill_done(void *arg, const struct httpc_result *r);
+static void start_backfill(struct mastodon *m, int reconnect);
+
+#define CATCHUP_AFTER    20		/* stream mentions before a catch-up */
+#define CATCHUP_EVERY_MS 30000			/* ... or this long after the first */
+
+static void
+catchup_cb(uv_timer_t *t)
+{
+	struct mastodon *m = t->data;
+
+	if (!m->stopped && m->connected && !m->backfilling)
+		start_backfill(m, 0);
+}
+
+static void
+backfill_ended(struct mastodon *m)
+{
+	if (m->catching_up)
+		log_debug("mastodon", "caught_up", "source=%s cursor=%s", log_q(m->base.name),
+		    m->page_cursor);
+	else
+		log_info("mastodon", "backfilled", "source=%s", log_q(m->base.name));
+	m->catching_up = 0;
+	m->backfilling = 0;
+	m->uncaught = 0;
+	if (m->catchup == NULL)
+		return;
+	uv_timer_stop(m->catchup);
+	if (m->arrived_during) {	/* they may be newer than its last page */
+		m->arrived_during = 0;
+		m->uncaught = 1;
+		uv_timer_start(m->catchup, catchup_cb, CATCHUP_EVERY_MS, 0);
+	}
+}
+
+/* A mention came on the stream: a catch-up will move the cursor past it (and fetch any
+ * the stream dropped), soon, or at once when they pile up. */
+static void
+stream_taken(struct mastodon *m)
+{
+	if (m->catchup == NULL)
+		return;
+	if (m->backfilling) {
+		m->arrived_during = 1;
+		return;
+	}
+	if (++m->uncaught >= CATCHUP_AFTER)
+		start_backfill(m, 0);
+	else if (m->uncaught == 1)
+		uv_timer_start(m->catchup, catchup_cb, CATCHUP_EVERY_MS, 0);
+}
 
 static void
 backfill_from(struct mastodon *m, const char *cursor)
@@ -298,12 +355,11 @@ page_done(void *arg, int result, const struct mention *mn)
 		log_info("mastodon", "first_start", "source=%s cursor=%s", log_q(m->base.name),
 		    m->page_cursor);
 		m->first_start = 0;
-		m->backfilling = 0;
+		backfill_ended(m);
 	} else if (m->page_full) {
 		backfill_from(m, m->page_cursor);	/* more after this page */
 	} else {
-		m->backfilling = 0;
-		log_info("mastodon", "backfilled", "source=%s", log_q(m->base.name));
+		backfill_ended(m);
 	}
 }
 
@@ -360,8 +416,7 @@ backfill_done(void *arg, const struct httpc_result *r)
 	}
 	json_decref(page);
 	if (!first && newest[0] == '\0') {
-		m->backfilling = 0;	/* nothing after the cursor */
-		log_info("mastodon", "backfilled", "source=%s", log_q(m->base.name));
+		backfill_ended(m);	/* nothing after the cursor */
 		return;
 	}
 	/* the very first start: history older than max_age is skipped, and the cursor starts
@@ -380,15 +435,17 @@ backfill_done(void *arg, const struct httpc_result *r)
 	}
 }
 
+/* reconnect: after a (re)connection, when our items may commit again: the backfill starts
+ * at the committed cursor, before anything that failed. Else a catch-up. */
 static void
-start_backfill(struct mastodon *m)
+start_backfill(struct mastodon *m, int reconnect)
 {
 	struct ack_err err;
 	char *cursor = NULL;
 
-	/* from here on our items may commit again: the backfill starts at the committed
-	 * cursor, before anything that failed */
-	inbox_unfence(m->base.env->inbox, m->base.name);
+	if (reconnect)
+		inbox_unfence(m->base.env->inbox, m->base.name);
+	m->catching_up = !reconnect;
 	if (inbox_cursor_get(m->base.env->inbox, m->base.name, &cursor, &err) != 0) {
 		retry_store(m, err.msg);
 		return;
@@ -410,7 +467,7 @@ on_open(void *arg)
 	log_info("mastodon", "streaming", "source=%s", log_q(m->base.name));
 	/* events sent while we were away are never resent on the stream: fetch them; the
 	 * store's uniqueness makes the overlap with the stream harmless */
-	start_backfill(m);
+	start_backfill(m, 1);
 }
 
 static void
@@ -424,6 +481,7 @@ on_message(void *arg, const char *data, size_t len)
 	case STREAM_NOTIFICATION:
 		switch (take_notification(m, payload, 0, 1)) {
 		case 0:
+			stream_taken(m);
 			break;
 		case -2:	/* fenced: reconnect, and the backfill fetches it */
 			if (!m->stopped)
@@ -746,6 +804,10 @@ mastodon_start(struct source *s, struct ack_err *err)
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
 	uv_timer_init(s->env->loop, m->timer);
 	m->timer->data = m;
+	if ((m->catchup = malloc(sizeof(*m->catchup))) == NULL)
+		return ack_fail(err, ACK_ENOMEM, "out of memory");
+	uv_timer_init(s->env->loop, m->catchup);
+	m->catchup->data = m;
 	s->active = 1;
 	start_verify(m);
 	return 0;
@@ -763,6 +825,8 @@ mastodon_stop(struct source *s)
 	}
 	if (m->timer != NULL)
 		uv_timer_stop(m->timer);
+	if (m->catchup != NULL)
+		uv_timer_stop(m->catchup);
 }
 
 static void
@@ -777,6 +841,8 @@ mastodon_free(struct source *s)
 		req_free(m->reqs);
 	if (m->timer != NULL)
 		uv_close((uv_handle_t *)m->timer, timer_closed);
+	if (m->catchup != NULL)
+		uv_close((uv_handle_t *)m->catchup, timer_closed);
 	source_free_common(s);
 	free(m->base_url);
 	if (m->auth != NULL)

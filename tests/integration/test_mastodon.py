@@ -190,6 +190,36 @@ def test_kill9_during_backfill_leaves_no_gap(ctx):
     assert len(ids) == len(set(ids)) == 10, ids
 
 
+def test_stream_out_of_id_order_then_kill9_loses_nothing(ctx):
+    """Defect: two notifications created at once reach the stream in either order. When the
+    later id came first, its commit moved the cursor past the earlier one; killed before the
+    earlier one arrived, the restart's backfill resumed after it and it was never answered.
+    Only REST pages (complete, in id order) may move the cursor."""
+    ms = setup(ctx)
+    first = ms.mention("@brand thanks, first", username="early", stream=False)
+    second = ms.mention("@brand thanks, second", username="late")     # on the stream only
+    assert ms.wait(lambda: ms.replies_to(second["status"]["id"]), 10 * SLOW), ctx.log_tail()
+    time.sleep(0.3)                              # committed, the cursor written if it moves
+    ctx.kill9()                                  # before the earlier one is pushed
+    ctx.start(secret=None)
+    assert ms.wait(lambda: ms.replies_to(first["status"]["id"]), 15 * SLOW), \
+        "the earlier notification was lost\n" + ctx.log_tail()
+    time.sleep(0.5)
+    ids = [r["in_reply_to_id"] for r in ms.replies]
+    assert len(ids) == len(set(ids)) == 2, ids
+
+
+def test_catch_up_moves_the_cursor_while_streaming(ctx):
+    """The stream alone never moves the cursor; a catch-up page does, soon after mentions
+    pile up, so a restart does not page through everything the stream brought."""
+    ms = setup(ctx)
+    sent = [ms.mention(f"@brand thanks {i}", username=f"c{i}") for i in range(25)]
+    assert ms.wait(lambda: len(ms.replies) >= 25, 15 * SLOW), len(ms.replies)
+    newest = max(int(n["id"]) for n in sent)
+    wait_until(lambda: int((ctx.db("SELECT value FROM cursors") or [["0"]])[0][0]) >= newest,
+               10, "the cursor to move past the streamed mentions")
+
+
 def test_first_start_skips_old_history(ctx):
     ms = setup(ctx, start=False)
     ms.mention("@brand thanks from long ago", username="old", stream=False,

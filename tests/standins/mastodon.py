@@ -220,8 +220,11 @@ class Mastodon:
                     time.sleep(ms.notifications_delay)
                 types = q.get("types[]", [])
                 limit = min(int(q.get("limit", ["40"])[0]), 80)
-                items = [n for n in ms.notifications if not types or n["type"] in types]
                 key = lambda n: (len(n["id"]), n["id"])  # noqa: E731
+                # in id order, as Mastodon's ORDER BY id (the list is in arrival order)
+                with ms.lock:
+                    items = sorted((n for n in ms.notifications if not types or n["type"] in types),
+                                   key=key)
                 if "max_id" in q:
                     items = [n for n in items if key(n) < key({"id": q["max_id"][0]})]
                 if "since_id" in q:
