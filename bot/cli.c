@@ -197,6 +197,7 @@ cmd_check(int argc, char **argv)
 	if (c != NULL) {
 		size_t errors = d.errors;
 		nsrc = validate_sources(c, &d);
+		config_check_runnable(c, &d);
 		if (errors == 0)	/* the intent paths are only right in a valid config */
 			in = intents_load(c, &d);
 		if (in != NULL)
@@ -225,9 +226,16 @@ cmd_check(int argc, char **argv)
 static const char usage_intents_test[] =
     "usage: ackbot intents test [-c FILE] [--json] [--source NAME] [--lang LL] [--name NAME]\n"
     "                           [--supporter] [TEXT]\n"
-    "Shows which intent fires for TEXT and why (pattern index, captures) and the rendered\n"
-    "reply. Without TEXT, reads one mention per line from stdin and prints one result per\n"
-    "line (JSON lines with --json). Nothing is stored or sent.\n";
+    "Shows which intent fires for TEXT and why (the pattern, numbered from 0 in its intent's\n"
+    "list, and its captures), the entities, the detected language, the guard's opinion and\n"
+    "the rendered reply. Without TEXT, reads one mention per line from stdin and prints one\n"
+    "result per line (JSON lines with --json). Nothing is stored or sent.\n"
+    "  --source NAME  as if it came from that configured source (default console): intents\n"
+    "                 with when: {source: ...} and the source's reply length apply\n"
+    "  --lang LL      the language the platform gave (en, pt-BR, ...); without it the\n"
+    "                 language is detected from the text\n"
+    "  --name NAME    the author's display name, for {{name}} (default: none)\n"
+    "  --supporter    the author counts as a regular supporter (when: {supporter: true})\n";
 
 static const char usage_intents_verify[] =
     "usage: ackbot intents verify [-c FILE]\n"
@@ -366,8 +374,10 @@ test_one(const struct config *c, const struct intents *in, const char *text, con
 			printf("intent:   (none: PCRE2 limit hit in '%s' pattern %d; handed to a person)\n",
 			    p.match.limit_intent ? p.match.limit_intent->name : "?", p.match.limit_pattern);
 		else if (it != NULL)
-			printf("intent:   %s (priority %d, pattern %d: %s)\n", it->name, it->priority,
-			    p.match.pattern_index, it->patterns[p.match.pattern_index].src);
+			printf("intent:   %s (priority %d; pattern %d of its list, from 0, at %s:%d:%d: %s)\n",
+			    it->name, it->priority, p.match.pattern_index, it->file,
+			    it->patterns[p.match.pattern_index].line, it->patterns[p.match.pattern_index].col,
+			    it->patterns[p.match.pattern_index].src);
 		else
 			printf("intent:   (none matched)\n");
 		printf("captures:");
@@ -409,6 +419,37 @@ test_one(const struct config *c, const struct intents *in, const char *text, con
 	decide_plan_clear(&p);
 }
 
+/* --source and --lang as a user may mistype them: EXIT_USAGE with the valid values, or 0. */
+static int
+check_source_lang(const struct config *c, const char *usage, const char *source,
+    const char *lang)
+{
+	if (source != NULL) {
+		int ok = 0;
+		char list[512] = "";
+		size_t o = 0;
+		for (size_t i = 0; i < c->nsources; i++) {
+			ok |= strcmp(c->sources[i].name, source) == 0;
+			if (o + strlen(c->sources[i].name) + 3 < sizeof(list))
+				o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "",
+				    c->sources[i].name);
+		}
+		if (!ok) {
+			fprintf(stderr, "ackbot: unknown --source '%s'\n  hint: the sources configured in "
+			    "%s: %s\n", source, c->path, o ? list : "(none)");
+			return EXIT_USAGE;
+		}
+	}
+	if (lang != NULL && !text_lang_valid(lang)) {
+		const char *sug = text_lang_suggest(lang);
+		fprintf(stderr, "ackbot: unknown --lang '%s'\n  hint: %s%s%sa language is an ISO "
+		    "639-1 code such as en, es, fr, de, it, pt, nl, pl, tr, ja (pt-BR for a region)\n",
+		    lang, sug ? "did you mean '" : "", sug ? sug : "", sug ? "'? " : "");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int
 cmd_intents_test(int argc, char **argv)
 {
@@ -422,6 +463,11 @@ cmd_intents_test(int argc, char **argv)
 		return rc;
 	if (load_brain(config, &c, &in) != 0)
 		return 1;
+	if ((rc = check_source_lang(c, usage_intents_test, vals[1], vals[2])) != 0) {
+		intents_free(in);
+		config_free(c);
+		return rc;
+	}
 	log_min_level = LOG_ERROR;
 	if (first < argc) {
 		size_t len = 0;
@@ -827,6 +873,11 @@ cmd_eval(int argc, char **argv)
 		return usage_error(usage_eval, "unexpected argument '%s'", argv[first + 1]);
 	if (load_brain(config, &c, &in) != 0)
 		return 1;
+	if ((rc = check_source_lang(c, usage_eval, vals[2], NULL)) != 0) {
+		intents_free(in);
+		config_free(c);
+		return rc;
+	}
 	log_min_level = LOG_ERROR;
 	memset(&o, 0, sizeof(o));
 	o.as_json = vals[0] != NULL;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "source.h"
@@ -78,13 +80,56 @@ resolve(const char *dir, const char *p)
 	char *out;
 	size_t n;
 
-	if (p[0] == '/' || dir == NULL || dir[0] == '\0' || strcmp(dir, ".") == 0)
-		return strdup(p);
-	n = strlen(dir) + strlen(p) + 2;
-	out = malloc(n);
+	if (p[0] == '/' || dir == NULL || dir[0] == '\0' || strcmp(dir, ".") == 0) {
+		out = strdup(p);
+	} else {
+		n = strlen(dir) + strlen(p) + 2;
+		out = malloc(n);
+		if (out != NULL)
+			snprintf(out, n, "%s/%s", dir, p);
+	}
 	if (out != NULL)
-		snprintf(out, n, "%s/%s", dir, p);
+		config_normalize_path(out);
 	return out;
+}
+
+void
+config_normalize_path(char *p)
+{
+	char *seg[512];
+	size_t nseg = 0, o = 0;
+	int abs = p[0] == '/';
+	char *save = NULL, *tok, *copy = strdup(p);
+
+	if (copy == NULL)
+		return;
+	for (tok = strtok_r(copy, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0) {
+			if (nseg > 0 && strcmp(seg[nseg - 1], "..") != 0) {
+				nseg--;
+				continue;
+			}
+			if (abs)
+				continue;	/* "/.." is "/" */
+		}
+		if (nseg < sizeof(seg) / sizeof(seg[0]))
+			seg[nseg++] = tok;
+	}
+	if (abs)
+		p[o++] = '/';
+	for (size_t i = 0; i < nseg; i++) {
+		size_t l = strlen(seg[i]);
+		if (i > 0)
+			p[o++] = '/';
+		memmove(p + o, seg[i], l);
+		o += l;
+	}
+	if (o == 0)
+		p[o++] = '.';
+	p[o] = '\0';
+	free(copy);
 }
 
 static void
@@ -112,6 +157,7 @@ config_free(struct config *c)
 	free(c->handoff_log);
 	free(c->log_level);
 	ystrings_free(c->intent_paths, c->nintent_paths);
+	free(c->intent_path_pos);
 	free(c->default_lang);
 	ystrings_free(c->blocked, c->nblocked);
 	ystrings_free(c->languages, c->nlanguages);
@@ -550,7 +596,10 @@ config_parse(const char *path, struct diag *d)
 	}
 	{
 		char *dd = NULL;
-		ynode_string(&y, ymap_get(&y, root, "data_dir", NULL), "data_dir", &dd, d);
+		yaml_node_t *dn = ymap_get(&y, root, "data_dir", NULL);
+		ynode_string(&y, dn, "data_dir", &dd, d);
+		c->data_dir_pos[0] = ynode_line(dn);
+		c->data_dir_pos[1] = ynode_col(dn);
 		c->data_dir = resolve(c->dir, dd ? dd : "var");
 		free(dd);
 	}
@@ -564,8 +613,17 @@ config_parse(const char *path, struct diag *d)
 			ynode_string(&y, n, "log_level", &c->log_level, d);
 	}
 	if ((sec = section(&y, root, "intents", intents_keys, d)) != NULL) {
-		ynode_strings(&y, ymap_get(&y, sec, "paths", NULL), "intents.paths", &c->intent_paths,
-		    &c->nintent_paths, d);
+		yaml_node_t *pn = ymap_get(&y, sec, "paths", NULL);
+		ynode_strings(&y, pn, "intents.paths", &c->intent_paths, &c->nintent_paths, d);
+		if (c->nintent_paths > 0 &&
+		    (c->intent_path_pos = calloc(2 * c->nintent_paths, sizeof(int))) != NULL) {
+			for (size_t i = 0; i < c->nintent_paths; i++) {
+				yaml_node_t *e = pn->type == YAML_SEQUENCE_NODE ?
+				    ydoc_node(&y, pn->data.sequence.items.start[i]) : pn;
+				c->intent_path_pos[2 * i] = ynode_line(e);
+				c->intent_path_pos[2 * i + 1] = ynode_col(e);
+			}
+		}
 		ynode_string(&y, ymap_get(&y, sec, "default_language", NULL), "intents.default_language",
 		    &c->default_lang, d);
 		v = c->match_limit;
@@ -668,7 +726,11 @@ config_parse(const char *path, struct diag *d)
 	}
 	ynode_duration(&y, ymap_get(&y, root, "drain_timeout", NULL), "drain_timeout", &c->drain_ms, d);
 	parse_guard(&y, root, c, d);
-	parse_sources(&y, ymap_get(&y, root, "sources", NULL), c, d);
+	if ((n = ymap_get(&y, root, "sources", NULL)) != NULL) {
+		c->sources_pos[0] = ynode_line(n);
+		c->sources_pos[1] = ynode_col(n);
+	}
+	parse_sources(&y, n, c, d);
 	if (c->nhandles == 0)
 		diag_add(d, DIAG_WARNING, path, 1, 1, "add bot: {handles: [yourbrand]}",
 		    "no bot handles: the bot cannot recognise its own mentions and posts");
@@ -684,6 +746,59 @@ done:
 		return NULL;
 	}
 	return c;
+}
+
+/* The data directory (or the nearest existing directory above it, where it will be made)
+ * must be a directory ackbot may write. */
+static void
+check_data_dir(const struct config *c, struct diag *d)
+{
+	const int *pos = c->data_dir_pos;
+	char *p = strdup(c->data_dir);
+	struct stat st;
+	int made = 0;
+
+	if (p == NULL)
+		return;
+	while (stat(p, &st) != 0 && errno == ENOENT) {
+		char *slash = strrchr(p, '/');
+		made = 1;
+		if (slash == NULL) {
+			strcpy(p, ".");
+			continue;
+		}
+		if (slash == p)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (stat(p, &st) != 0)
+		diag_add(d, DIAG_ERROR, c->path, pos[0], pos[1], "choose another data_dir",
+		    "data_dir '%s': %s", c->data_dir, errno == ENOTDIR ? "a part of the path is a "
+		    "file, not a directory" : strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		diag_add(d, DIAG_ERROR, c->path, pos[0], pos[1], "point data_dir at a directory "
+		    "(ackbot creates it when missing)", "data_dir '%s': %s is a file, not a directory",
+		    c->data_dir, made ? p : "it");
+	else if (access(p, W_OK | X_OK) != 0)
+		diag_add(d, DIAG_ERROR, c->path, pos[0], pos[1], "give the user ackbot runs as write "
+		    "access (chown), or choose another data_dir", "data_dir '%s': permission denied "
+		    "(%s %s)", c->data_dir, made ? "cannot create it in" : "cannot write", p);
+	free(p);
+}
+
+size_t
+config_check_runnable(const struct config *c, struct diag *d)
+{
+	size_t errors = d->errors;
+
+	if (c->nsources == 0)
+		diag_add(d, DIAG_ERROR, c->path, c->sources_pos[0] ? c->sources_pos[0] : 1,
+		    c->sources_pos[0] ? c->sources_pos[1] : 1, "add a source, e.g. sources: [{type: "
+		    "console}] to try it (config/ackbot.yaml has console, webhook and mastodon)",
+		    "no sources: ackbot would never receive a mention");
+	check_data_dir(c, d);
+	return d->errors - errors;
 }
 
 int64_t

@@ -40,12 +40,15 @@ struct config {
 	char  **handles;	/* the bot's own handles, without '@' (bot.handles / bot.name) */
 	size_t  nhandles;
 	char   *data_dir;	/* absolute or relative to cwd, already resolved against dir */
+	int     data_dir_pos[2];	/* line, column of data_dir in the file (0, 0: the default) */
+	int     sources_pos[2];	/* of sources: (0, 0: none) */
 	char   *db_path;	/* data_dir/ackbot.db unless store.path */
 	char   *handoff_log;	/* data_dir/handoff.jsonl unless handoff.log */
 	char   *log_level;	/* "info" */
 
 	char  **intent_paths;	/* files or directories (resolved); dirs: every *.yaml, sorted */
 	size_t  nintent_paths;
+	int    *intent_path_pos;	/* line, column of each in the file (0, 0: the default) */
 	char   *default_lang;	/* "en" */
 	uint32_t match_limit;	/* PCRE2 match limit per pattern (default 100000) */
 	uint32_t depth_limit;	/* PCRE2 depth limit (default 1000) */
@@ -107,6 +110,14 @@ void config_free(struct config *c);	/* NULL-safe */
 /* As config_load, but returns what could be read even when d got errors (NULL only when
  * the file cannot be read or parsed at all), so `ackbot check` can go on to the sources. */
 struct config *config_parse(const char *path, struct diag *d);
+
+/* What `check` and `run` need beyond a valid file: at least one source, and a data_dir that
+ * is (or can be made) a directory ackbot can write. Errors go to d at the key's position;
+ * returns their number. */
+size_t config_check_runnable(const struct config *c, struct diag *d);
+
+/* p lexically normalised in place: "a//b/./c/../d" -> "a/b/d" (no symlinks are read). */
+void config_normalize_path(char *p);
 
 /* The auto-reply cooldown for a source: its own `cooldown`, else policy.cooldown. */
 int64_t config_cooldown_ms(const struct config *c, const char *source);

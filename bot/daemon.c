@@ -751,6 +751,10 @@ daemon_run(const struct daemon_opts *o)
 	ack_err_clear(&err);
 
 	d->cfg = config_load(config_path, &dg);
+	if (d->cfg != NULL && config_check_runnable(d->cfg, &dg) > 0) {
+		config_free(d->cfg);
+		d->cfg = NULL;
+	}
 	if (d->cfg != NULL)
 		d->intents = intents_load(d->cfg, &dg);
 	if (d->cfg == NULL || d->intents == NULL) {

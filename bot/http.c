@@ -8,11 +8,16 @@
  * the held ones and http_close can free whatever is left. */
 #include "http.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <libwebsockets.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -490,12 +495,125 @@ http_open(struct http_server **out, uv_loop_t *loop, struct ack_err *err)
 	return 0;
 }
 
+/* The process listening on TCP port (from /proc/net/tcp{,6} and the /proc/PID/fd links
+ * this user may read): "pid 123, nginx" into out, or "" when it cannot be seen. */
+static void
+port_owner(int port, char *out, size_t size)
+{
+	static const char *const tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	unsigned long inode = 0;
+	char line[512], want[16], link[64], path[600];
+
+	out[0] = '\0';
+	snprintf(want, sizeof(want), ":%04X", port);
+	for (int t = 0; t < 2 && inode == 0; t++) {
+		FILE *f = fopen(tables[t], "r");
+		if (f == NULL)
+			continue;
+		while (inode == 0 && fgets(line, sizeof(line), f)) {
+			char local[64], remote[64], st[8];
+			unsigned long ino;
+			if (sscanf(line, " %*d: %63s %63s %7s %*s %*s %*s %*s %*s %lu", local, remote, st,
+			    &ino) == 4 && strcmp(st, "0A") == 0 && strlen(local) > 5 &&
+			    strcmp(local + strlen(local) - 5, want) == 0)
+				inode = ino;
+		}
+		fclose(f);
+	}
+	if (inode == 0)
+		return;
+	snprintf(link, sizeof(link), "socket:[%lu]", inode);
+	DIR *proc = opendir("/proc");
+	struct dirent *pe;
+	while (proc != NULL && out[0] == '\0' && (pe = readdir(proc)) != NULL) {
+		if (pe->d_name[0] < '1' || pe->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.255s/fd", pe->d_name);
+		DIR *fds = opendir(path);
+		struct dirent *fe;
+		while (fds != NULL && out[0] == '\0' && (fe = readdir(fds)) != NULL) {
+			char target[64];
+			snprintf(path, sizeof(path), "/proc/%.255s/fd/%.255s", pe->d_name, fe->d_name);
+			ssize_t n = readlink(path, target, sizeof(target) - 1);
+			if (n <= 0)
+				continue;
+			target[n] = '\0';
+			if (strcmp(target, link) == 0) {
+				char comm[64] = "?";
+				snprintf(path, sizeof(path), "/proc/%.255s/comm", pe->d_name);
+				FILE *cf = fopen(path, "r");
+				if (cf != NULL) {
+					if (fgets(comm, sizeof(comm), cf) != NULL)
+						comm[strcspn(comm, "\n")] = '\0';
+					fclose(cf);
+				}
+				snprintf(out, size, "pid %.20s, %.60s", pe->d_name, comm);
+			}
+		}
+		if (fds != NULL)
+			closedir(fds);
+	}
+	if (proc != NULL)
+		closedir(proc);
+}
+
+/* Binds host:port as the listener would, to say in words why it cannot (before
+ * libwebsockets tries and logs its own "ERROR on binding"): 0 when it can. */
+static int
+probe_bind(const struct http_listener_conf *c, struct ack_err *err)
+{
+	struct addrinfo hints, *ai = NULL;
+	char port[16], owner[128];
+	int fd, e = 0, one = 1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = c->host && strchr(c->host, ':') ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(port, sizeof(port), "%d", c->port);
+	if ((e = getaddrinfo(c->host, port, &hints, &ai)) != 0)
+		return ack_fail(err, ACK_EIO, "cannot listen on %s:%d for %s: %s (hint: use an "
+		    "address of this machine, e.g. 127.0.0.1)", c->host ? c->host : "*", c->port,
+		    c->name, gai_strerror(e));
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+			e = errno;
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	if (fd < 0 || e == 0)
+		return 0;
+	if (e == EADDRINUSE) {
+		port_owner(c->port, owner, sizeof(owner));
+		return ack_fail(err, ACK_EIO, "cannot listen on %s:%d for %s: the address is in use "
+		    "by another process (%s) (hint: stop it, or give %s another port)",
+		    c->host ? c->host : "*", c->port, c->name, owner[0] ? owner : "not one this "
+		    "user can see", c->name);
+	}
+	if (e == EACCES)
+		return ack_fail(err, ACK_EIO, "cannot listen on %s:%d for %s: permission denied "
+		    "(hint: ports below 1024 need root or CAP_NET_BIND_SERVICE; use a port above 1023 "
+		    "behind a proxy)", c->host ? c->host : "*", c->port, c->name);
+	if (e == EADDRNOTAVAIL)
+		return ack_fail(err, ACK_EIO, "cannot listen on %s:%d for %s: %s is not an address "
+		    "of this machine (hint: 127.0.0.1, or 0.0.0.0 for every interface)",
+		    c->host ? c->host : "*", c->port, c->name, c->host ? c->host : "*");
+	return ack_fail(err, ACK_EIO, "cannot listen on %s:%d for %s: %s", c->host ? c->host : "*",
+	    c->port, c->name, strerror(e));
+}
+
 int
 http_listen(struct http_server *s, const struct http_listener_conf *c, struct ack_err *err)
 {
 	struct lws_context_creation_info info;
 	struct listener *l;
 
+	int rc;
+
+	if ((rc = probe_bind(c, err)) != 0)
+		return rc;
 	l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		return ack_fail(err, ACK_ENOMEM, "out of memory");

@@ -5,6 +5,7 @@
 #include "intents.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,12 +109,23 @@ intents_free(struct intents *in)
 
 /* ---- loading ---- */
 
+/* A template variable no pattern group or known name explains: an entity declared in a
+ * later file may, so it is judged once every file is read. */
+struct pending_var {
+	char *name, *intent, *file;
+	int line, col;
+	const char *best;	/* the nearest known name, or NULL */
+	size_t bestd;
+};
+
 struct loader {
 	int ucp;
 	struct ydoc *y;
 	struct diag *d;
 	struct intents *in;
 	size_t cap;
+	struct pending_var *pending;
+	size_t npending;
 };
 
 /* Length of an unbounded quantifier at p ("*", "+", "{n,}", not possessive: those do not
@@ -302,6 +314,29 @@ push_pattern(struct loader *L, yaml_node_t *n, const char *src, const char *lang
 }
 
 /* A pattern item: a string, or {pattern, lang}. */
+/* 0 when the key node k names a language (ISO 639-1, "pt-BR", ...); else an error at k that
+ * says what was probably meant. */
+static int
+lang_key(struct loader *L, yaml_node_t *k, const char *what)
+{
+	const char *s = ynode_str(k), *sug;
+	char hint[160];
+
+	if (s != NULL && text_lang_valid(s))
+		return 0;
+	sug = text_lang_suggest(s);
+	if (sug != NULL)
+		snprintf(hint, sizeof(hint), "did you mean '%s'? Languages are ISO 639-1 codes: en, "
+		    "es, fr, de, it, pt, nl, pl, tr, ja, ... (pt-BR for a region; any for all)", sug);
+	else
+		snprintf(hint, sizeof(hint), "languages are ISO 639-1 codes: en, es, fr, de, it, pt, "
+		    "nl, pl, tr, ja, ... (pt-BR for a region; any for all)");
+	diag_add(L->d, DIAG_ERROR, L->y->file, ynode_line(k), ynode_col(k), hint,
+	    "unknown language '%s' for %s%s", s ? s : "", strncmp(what, "a ", 2) == 0 ? "" :
+	    "this ", what);
+	return -1;
+}
+
 static void
 pattern_item(struct loader *L, yaml_node_t *e, const char *lang, const char *what,
     struct intent_pattern **v, size_t *nv)
@@ -332,6 +367,8 @@ pattern_item(struct loader *L, yaml_node_t *e, const char *lang, const char *wha
 			    "'lang' must be a language code like de");
 			return;
 		}
+		if (ln != NULL && lang_key(L, ln, what) != 0)
+			return;
 		push_pattern(L, pn, ynode_str(pn), ln ? ynode_str(ln) : lang, v, nv);
 		return;
 	}
@@ -354,6 +391,8 @@ pattern_list(struct loader *L, yaml_node_t *n, const char *what, struct intent_p
 			const char *lang = ynode_str(k);
 			if (lang != NULL && strcmp(lang, "any") == 0)
 				lang = NULL;
+			else if (lang_key(L, k, what) != 0)
+				continue;
 			if (val->type == YAML_SEQUENCE_NODE)
 				for (yaml_node_item_t *it = val->data.sequence.items.start;
 				    it < val->data.sequence.items.top; it++)
@@ -390,11 +429,52 @@ pattern_has_group(const struct intent *it, const char *name, size_t len)
 	return 0;
 }
 
+/* Edit distance of a and b (short names), for did-you-mean. */
+static size_t
+edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t row[65];
+
+	if (la > 64 || lb > 64)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+static void
+consider(const char *cand, const char *name, size_t len, const char **best, size_t *bestd)
+{
+	size_t d = edit_distance(cand, strlen(cand), name, len);
+
+	if (d < *bestd) {
+		*bestd = d;
+		*best = cand;
+	}
+}
+
 static void
 check_var(const char *name, size_t len, void *arg)
 {
 	struct var_check *vc = arg;
 	static const char *const known[] = { "author", "name", "display", "ticket", "intent", NULL };
+	const char *best = NULL;
+	size_t bestd = len / 3 + 1 < 3 ? len / 3 + 1 : 3;	/* "tiket" -> ticket, not "x" -> name */
+	char needle[80];
+	int line = ynode_line(vc->node), col = ynode_col(vc->node);
 
 	for (int i = 0; known[i]; i++)
 		if (strlen(known[i]) == len && memcmp(known[i], name, len) == 0)
@@ -405,11 +485,70 @@ check_var(const char *name, size_t len, void *arg)
 		if (!vc->L->in->entities[i].signal && strlen(vc->L->in->entities[i].name) == len &&
 		    memcmp(vc->L->in->entities[i].name, name, len) == 0)
 			return;
-	diag_add(vc->L->d, DIAG_WARNING, vc->L->y->file, ynode_line(vc->node), ynode_col(vc->node),
-	    "variables: author, name, ticket, intent, an entity (order, tracking, ...) or a named "
-	    "group (?<name>...) of a pattern",
-	    "template variable '%.*s' is not known in intent '%s' (it will render as its default)",
-	    (int)len, name, vc->it->name);
+	for (int i = 0; known[i]; i++)
+		consider(known[i], name, len, &best, &bestd);
+	/* the exact column: the placeholder as written in the file */
+	static const char *const opens[] = { "{{", "{{ ", "{{#", "{{^", "{{&", NULL };
+	for (int i = 0; opens[i]; i++) {
+		snprintf(needle, sizeof(needle), "%s%.*s", opens[i], (int)(len < 60 ? len : 60), name);
+		if (ydoc_find(vc->L->y, vc->node, needle, &line, &col) == 0)
+			break;
+	}
+	struct loader *L = vc->L;
+	struct pending_var *nv = realloc(L->pending, (L->npending + 1) * sizeof(*nv));
+	if (nv == NULL)
+		return;
+	L->pending = nv;
+	nv += L->npending;
+	nv->name = strndup(name, len);
+	nv->intent = strdup(vc->it->name);
+	nv->file = strdup(L->y->file);
+	nv->line = line;
+	nv->col = col;
+	nv->best = best;
+	nv->bestd = bestd;
+	if (nv->name == NULL || nv->intent == NULL || nv->file == NULL) {
+		free(nv->name);
+		free(nv->intent);
+		free(nv->file);
+		return;
+	}
+	L->npending++;
+}
+
+/* Every file read: a pending variable an entity names is fine; the others are errors. */
+static void
+judge_pending(struct loader *L)
+{
+	char hint[200];
+
+	for (size_t k = 0; k < L->npending; k++) {
+		struct pending_var *p = &L->pending[k];
+		size_t len = strlen(p->name);
+		int entity = 0;
+		for (size_t i = 0; i < L->in->nentities && !entity; i++)
+			entity = !L->in->entities[i].signal && strcmp(L->in->entities[i].name, p->name) == 0;
+		for (size_t i = 0; i < L->in->nentities && !entity; i++)
+			if (!L->in->entities[i].signal)
+				consider(L->in->entities[i].name, p->name, len, &p->best, &p->bestd);
+		if (!entity) {
+			if (p->best != NULL)
+				snprintf(hint, sizeof(hint), "did you mean {{%s}}? Variables: author, name, "
+				    "ticket, intent, an entity (order, tracking, ...) or a named group of a "
+				    "pattern", p->best);
+			else
+				snprintf(hint, sizeof(hint), "variables: author, name, ticket, intent, an "
+				    "entity (order, tracking, ...) or a named group (?<name>...) of a pattern");
+			diag_add(L->d, DIAG_ERROR, p->file, p->line, p->col, hint,
+			    "unknown template variable '%s' in intent '%s'", p->name, p->intent);
+		}
+		free(p->name);
+		free(p->intent);
+		free(p->file);
+	}
+	free(L->pending);
+	L->pending = NULL;
+	L->npending = 0;
 }
 
 static void
@@ -473,9 +612,12 @@ parse_reply(struct loader *L, struct intent *it, yaml_node_t *n)
 		return;
 	if (n->type == YAML_MAPPING_NODE) {
 		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-			const char *lang = ynode_str(ydoc_node(L->y, p->key));
+			yaml_node_t *k = ydoc_node(L->y, p->key);
+			const char *lang = ynode_str(k);
 			if (lang != NULL && strcmp(lang, "any") == 0)
 				lang = NULL;
+			else if (lang_key(L, k, "a reply") != 0)
+				continue;
 			reply_set(L, it, ydoc_node(L->y, p->value), lang);
 		}
 	} else {
@@ -827,7 +969,7 @@ cmp_str(const void *a, const void *b)
 }
 
 static void
-load_path(struct loader *L, const char *cfgfile, const char *path)
+load_path(struct loader *L, const char *cfgfile, const int *pos, const char *path)
 {
 	struct stat st;
 	DIR *dir;
@@ -836,8 +978,12 @@ load_path(struct loader *L, const char *cfgfile, const char *path)
 	size_t n = 0, cap = 0;
 
 	if (stat(path, &st) != 0) {
-		diag_add(L->d, DIAG_ERROR, cfgfile, 0, 0, "check intents.paths in the configuration",
-		    "intents path '%s' does not exist", path);
+		int e = errno;
+		diag_add(L->d, DIAG_ERROR, cfgfile, pos ? pos[0] : 0, pos ? pos[1] : 0,
+		    e == ENOENT ? (pos && pos[0] ? "check intents.paths: relative paths are read from "
+		    "the configuration file's directory" : "add intents: {paths: [DIR]} to the "
+		    "configuration (the default is intents/ beside it)") : "check the permissions",
+		    "intents path '%s': %s", path, e == ENOENT ? "does not exist" : strerror(e));
 		return;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -927,7 +1073,9 @@ intents_load(const struct config *c, struct diag *d)
 	in->match_limit = c->match_limit;
 	in->depth_limit = c->depth_limit;
 	for (size_t i = 0; i < c->nintent_paths; i++)
-		load_path(&L, c->path, c->intent_paths[i]);
+		load_path(&L, c->path, c->intent_path_pos ? c->intent_path_pos + 2 * i : NULL,
+		    c->intent_paths[i]);
+	judge_pending(&L);
 	if (d->errors == errors && in->n == 0)
 		diag_add(d, DIAG_ERROR, c->path, 0, 0, "point intents.paths at the intents/ directory",
 		    "no intents were loaded");

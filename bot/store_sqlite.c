@@ -315,6 +315,52 @@ fail:
 
 static void sqlite_close(struct store *st);
 
+/* Why SQLite could not open path, in words, before it says "unable to open database file":
+ * 0 when nothing is in the way. The store needs its file and, to write, its directory
+ * (the -wal and -shm files live beside it). */
+static int
+access_problem(const char *path, int readonly, struct ack_err *err)
+{
+	char dir[4096], side[4200];
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return ack_fail(err, ACK_EIO, "store %s is a directory, not a database file "
+			    "(hint: store.path names the file, e.g. %s/ackbot.db)", path, path);
+		if (access(path, readonly ? R_OK : R_OK | W_OK) != 0 && errno == EACCES)
+			return ack_fail(err, ACK_EIO, "store %s: permission denied: this user (uid %d) "
+			    "cannot %s it (hint: run ackbot as the user that owns it, or chown it)",
+			    path, (int)geteuid(), readonly ? "read" : "write");
+		for (int k = 0; k < 2 && !readonly; k++) {
+			snprintf(side, sizeof(side), "%s-%s", path, k ? "shm" : "wal");
+			if (access(side, F_OK) == 0 && access(side, R_OK | W_OK) != 0 && errno == EACCES)
+				return ack_fail(err, ACK_EIO, "store %s: permission denied on %s (uid %d) "
+				    "(hint: another user ran ackbot here; chown the directory's files to one "
+				    "user)", path, side, (int)geteuid());
+		}
+	} else if (errno == ENOENT && readonly) {
+		return ack_fail(err, ACK_ENOENT, "no store at %s yet (hint: it is made when "
+		    "`ackbot run` first starts with this configuration)", path);
+	}
+	if (stat(dir, &st) != 0)
+		return ack_fail(err, ACK_EIO, "store %s: its directory %s %s (hint: check data_dir or "
+		    "store.path)", path, dir, errno == ENOENT ? "does not exist" : strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ack_fail(err, ACK_EIO, "store %s: %s is a file, not a directory (hint: check "
+		    "data_dir or store.path)", path, dir);
+	if (!readonly && access(dir, W_OK | X_OK) != 0 && errno == EACCES)
+		return ack_fail(err, ACK_EIO, "store %s: permission denied: this user (uid %d) cannot "
+		    "create files in %s, where SQLite keeps the store's journal (hint: chown the "
+		    "directory to the user ackbot runs as)", path, (int)geteuid(), dir);
+	return 0;
+}
+
 static int
 sqlite_open(struct store **out, const char *path, int readonly, struct ack_err *err)
 {
@@ -337,6 +383,8 @@ sqlite_open(struct store **out, const char *path, int readonly, struct ack_err *
 		free(s);
 		return ack_fail(err, ACK_ENOMEM, "out of memory");
 	}
+	if (access_problem(path, readonly, err) != 0)
+		goto fail;
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		ack_fail(err, ACK_EIO, "cannot open store %s: %s", path,
 		    s->db ? sqlite3_errmsg(s->db) : "out of memory");

@@ -6,8 +6,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <utf8proc.h>
+
+#include "langcodes.h"
 
 #define GAP (-2)	/* a removed span in a code point buffer */
 
@@ -689,6 +692,15 @@ alpha_run(const char *s, size_t n)
 	return 1;
 }
 
+static const struct langcode *
+lang_code(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof(langcodes) / sizeof(langcodes[0]); i++)
+		if (n == 2 && strncasecmp(langcodes[i].code, s, 2) == 0)
+			return &langcodes[i];
+	return NULL;
+}
+
 int
 text_lang_valid(const char *s)
 {
@@ -697,7 +709,7 @@ text_lang_valid(const char *s)
 	if (s == NULL)
 		return 0;
 	p = strcspn(s, "-_");
-	if ((p != 2 && p != 3) || !alpha_run(s, p))
+	if ((p != 2 && p != 3) || !alpha_run(s, p) || (p == 2 && lang_code(s, 2) == NULL))
 		return 0;
 	if (s[p] == '\0')
 		return 1;
@@ -707,4 +719,44 @@ text_lang_valid(const char *s)
 		return alpha_run(s, r);
 	return r == 3 && s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' &&
 	    s[2] >= '0' && s[2] <= '9';
+}
+
+const char *
+text_lang_suggest(const char *s)
+{
+	/* country codes and native names people write for a language */
+	static const char *const alias[][2] = {
+		{ "sp", "es" }, { "jp", "ja" }, { "ge", "de" }, { "gr", "el" }, { "cn", "zh" },
+		{ "cz", "cs" }, { "dk", "da" }, { "se", "sv" }, { "ua", "uk" }, { "kr", "ko" },
+		{ "vn", "vi" }, { "us", "en" }, { "gb", "en" }, { "eng", "en" }, { "spa", "es" },
+		{ "ger", "de" }, { "deu", "de" }, { "fra", "fr" }, { "fre", "fr" }, { "por", "pt" },
+		{ "ita", "it" }, { "nld", "nl" }, { "dut", "nl" }, { "pol", "pl" }, { "tur", "tr" },
+		{ "jpn", "ja" }, { "deutsch", "de" }, { "espanol", "es" }, { "español", "es" },
+		{ "castellano", "es" }, { "francais", "fr" }, { "français", "fr" },
+		{ "portugues", "pt" }, { "português", "pt" }, { "italiano", "it" },
+		{ "nederlands", "nl" }, { "polski", "pl" }, { "turkce", "tr" }, { "türkçe", "tr" },
+		{ "nihongo", "ja" }, { "日本語", "ja" },
+	};
+	char low[64];
+	size_t n = 0, p;
+
+	if (s == NULL)
+		return NULL;
+	for (; s[n] && n < sizeof(low) - 1; n++)
+		low[n] = (char)((s[n] >= 'A' && s[n] <= 'Z') ? s[n] + 32 : s[n]);
+	low[n] = '\0';
+	p = strcspn(low, "-_");
+	for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+		if (strcmp(low, alias[i][0]) == 0 || (strlen(alias[i][0]) == p &&
+		    strncmp(low, alias[i][0], p) == 0))
+			return alias[i][1];
+	for (size_t i = 0; i < sizeof(langcodes) / sizeof(langcodes[0]); i++)
+		if (strcasecmp(langcodes[i].name, low) == 0)
+			return langcodes[i].code;
+	if (p == 2 || p == 3) {	/* "en_garbage": the primary subtag alone */
+		const struct langcode *lc = lang_code(low, 2);
+		if (lc != NULL)
+			return lc->code;
+	}
+	return NULL;
 }

@@ -56,9 +56,14 @@ size_t text_graphemes(const char *s);
  * ellipsis is dropped. Never splits a cluster or a UTF-8 sequence. max_graphemes 0: no-op. */
 void text_truncate(char *s, size_t max_graphemes, const char *ellipsis);
 
-/* 1 when s is a language tag: a 2-3 letter primary subtag, optionally '-' or '_' and a
- * script (4 letters) or region (2 letters or 3 digits): "en", "pt-BR", "zh-Hant", "es-419". */
+/* 1 when s is a language tag: a 2-3 letter primary subtag (a two-letter one must be an
+ * ISO 639-1 code), optionally '-' or '_' and a script (4 letters) or region (2 letters or
+ * 3 digits): "en", "pt-BR", "zh-Hant", "es-419". */
 int text_lang_valid(const char *s);
+
+/* The ISO 639-1 code s was probably meant as ("sp" -> "es", "english" -> "en", "Deutsch" ->
+ * "de", "jp" -> "ja"), or NULL. */
+const char *text_lang_suggest(const char *s);
 
 /* Primary language subtag, lower case: "de-DE" -> "de", "PT_br" -> "pt", "" or NULL -> NULL.
  * New string; caller frees. */

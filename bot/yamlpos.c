@@ -6,12 +6,75 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "config.h"
+
+/* The character at a libyaml mark (its index counts characters). */
+static int
+char_at(const struct ydoc *y, const yaml_mark_t *m)
+{
+	size_t at = 0;
+
+	for (size_t k = 0; k < m->index && at < y->len; k++)
+		do
+			at++;
+		while (at < y->len && ((unsigned char)y->text[at] & 0xc0) == 0x80);
+	return at < y->len ? (unsigned char)y->text[at] : -1;
+}
+
+/* libyaml's syntax errors in words a person can act on, at the place to look. */
+static void
+syntax_error(const struct ydoc *y, const yaml_parser_t *p, struct diag *d)
+{
+	const char *prob = p->problem ? p->problem : "syntax error", *ctx = p->context;
+	const yaml_mark_t *at = &p->problem_mark;
+	int line = (int)at->line + 1, col = (int)at->column + 1;
+	int cline = (int)p->context_mark.line + 1, ccol = (int)p->context_mark.column + 1;
+
+	if (strstr(prob, "cannot start any token") && char_at(y, at) == '\t') {
+		diag_add(d, DIAG_ERROR, y->file, line, col, "replace the tab with spaces",
+		    "a tab character: YAML indents with spaces only");
+		return;
+	}
+	if (ctx != NULL && strstr(ctx, "quoted scalar") != NULL) {
+		/* an unclosed quote is found where the file (or the line) ends: point at its start */
+		diag_add(d, DIAG_ERROR, y->file, cline, ccol, "close the string with the same quote "
+		    "(inside '...', write '' for one '; inside \"...\", write \\\" and \\\\)",
+		    "this string is not closed (%s)", prob);
+		return;
+	}
+	if (ctx != NULL && (strstr(ctx, "flow sequence") || strstr(ctx, "flow mapping"))) {
+		diag_add(d, DIAG_ERROR, y->file, cline, ccol, "close it with ] (or }) and separate "
+		    "items with commas; quote items that contain , [ ] { } or :",
+		    "this %s is not closed properly (%s at line %d, column %d)",
+		    strstr(ctx, "sequence") ? "[...] list" : "{...} mapping", prob, line, col);
+		return;
+	}
+	if (strstr(prob, "did not find expected key") || strstr(prob, "expected '-' indicator") ||
+	    strstr(prob, "did not find expected <document start>")) {
+		diag_add(d, DIAG_ERROR, y->file, line, col, "line it up, with spaces, with the keys "
+		    "(or '- ' items) it belongs with",
+		    "this line's indentation does not match the lines above it (line %d, column %d "
+		    "starts the block)", cline, ccol);
+		return;
+	}
+	if (strstr(prob, "mapping values are not allowed")) {
+		diag_add(d, DIAG_ERROR, y->file, line, col, "if this line is a key of its own, indent "
+		    "it as its siblings; if the value has ': ' in it, quote the value",
+		    "a ':' inside a value: this line is indented too far, or a value needs quotes");
+		return;
+	}
+	diag_add(d, DIAG_ERROR, y->file, line, col,
+	    "YAML syntax: check indentation and quoting (patterns with \\ are safest in 'single quotes')",
+	    "%s%s%s", prob, ctx ? " " : "", ctx ? ctx : "");
+}
 
 int
 ydoc_load(struct ydoc *y, const char *path, struct diag *d)
 {
+	struct stat st;
+
 	yaml_parser_t p;
 	FILE *f;
 	int rc = -1;
@@ -20,18 +83,51 @@ ydoc_load(struct ydoc *y, const char *path, struct diag *d)
 	y->file = strdup(path);
 	if (y->file == NULL)
 		return -1;
-	f = fopen(path, "rb");
-	if (f == NULL) {
-		diag_add(d, DIAG_ERROR, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		diag_add(d, DIAG_ERROR, path, 0, 0, "give the YAML file itself, e.g. -c "
+		    "config/ackbot.yaml (ackbot init DIR writes a starter one)",
+		    "is a directory, not a YAML file");
 		return -1;
 	}
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		int e = errno;
+		diag_add(d, DIAG_ERROR, path, 0, 0, e == ENOENT ? "check the path (-c FILE, or "
+		    "$ACKBOT_CONFIG); config/ackbot.yaml is the bundled configuration" : e == EACCES ?
+		    "check the file's permissions and those of its directories" : NULL,
+		    "cannot open: %s", strerror(e));
+		return -1;
+	}
+	{
+		size_t cap = 0, n;
+		char buf[65536];
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+			if (y->len + n + 1 > cap) {
+				char *t = realloc(y->text, cap = (y->len + n + 1) * 2);
+				if (t == NULL) {
+					fclose(f);
+					return -1;
+				}
+				y->text = t;
+			}
+			memcpy(y->text + y->len, buf, n);
+			y->len += n;
+		}
+		if (ferror(f)) {
+			diag_add(d, DIAG_ERROR, path, 0, 0, NULL, "cannot read: %s", strerror(errno));
+			fclose(f);
+			return -1;
+		}
+		if (y->text == NULL && (y->text = malloc(1)) == NULL) {
+			fclose(f);
+			return -1;
+		}
+		y->text[y->len] = '\0';
+	}
 	yaml_parser_initialize(&p);
-	yaml_parser_set_input_file(&p, f);
+	yaml_parser_set_input_string(&p, (const unsigned char *)y->text, y->len);
 	if (!yaml_parser_load(&p, &y->doc)) {
-		diag_add(d, DIAG_ERROR, path, (int)p.problem_mark.line + 1, (int)p.problem_mark.column + 1,
-		    "YAML syntax: check indentation and quoting (patterns with \\ are safest in 'single quotes')",
-		    "%s%s%s", p.problem ? p.problem : "syntax error",
-		    p.context ? " " : "", p.context ? p.context : "");
+		syntax_error(y, &p, d);
 	} else {
 		y->loaded = 1;
 		rc = 0;
@@ -47,7 +143,43 @@ ydoc_free(struct ydoc *y)
 	if (y->loaded)
 		yaml_document_delete(&y->doc);
 	free(y->file);
+	free(y->text);
 	memset(y, 0, sizeof(*y));
+}
+
+int
+ydoc_find(const struct ydoc *y, const yaml_node_t *n, const char *needle, int *line, int *col)
+{
+	size_t from, to, nl = strlen(needle);
+	const char *hit;
+
+	if (y->text == NULL || n == NULL || nl == 0)
+		return -1;
+	/* libyaml's index counts characters: walk to it */
+	from = 0;
+	for (size_t k = 0; k < n->start_mark.index && from < y->len; k++)
+		do
+			from++;
+		while (from < y->len && ((unsigned char)y->text[from] & 0xc0) == 0x80);
+	to = from;
+	for (size_t k = n->start_mark.index; k < n->end_mark.index && to < y->len; k++)
+		do
+			to++;
+		while (to < y->len && ((unsigned char)y->text[to] & 0xc0) == 0x80);
+	hit = memmem(y->text + from, to - from, needle, nl);
+	if (hit == NULL)
+		return -1;
+	*line = 1;
+	*col = 1;
+	for (const char *p = y->text; p < hit; p++) {
+		if (*p == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)*p & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+	return 0;
 }
 
 yaml_node_t *

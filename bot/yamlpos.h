@@ -12,7 +12,15 @@ struct ydoc {
 	yaml_document_t doc;
 	char *file;
 	int loaded;
+	char *text;		/* the file as read */
+	size_t len;
 };
+
+/* Where needle first occurs in the source of scalar n (its quotes and escapes read as
+ * written): *line and *col (1-based, columns in characters), 0; -1 when it is not there
+ * as written (then n's own position is the best there is). */
+int ydoc_find(const struct ydoc *y, const yaml_node_t *n, const char *needle, int *line,
+    int *col);
 
 /* Loads path; syntax errors go to d at libyaml's position. Returns 0 or -1. */
 int  ydoc_load(struct ydoc *y, const char *path, struct diag *d);

@@ -31,7 +31,7 @@
 #define CONSOLE_LINE_MAX (1 << 20)	/* a piped line longer than this is refused */
 #define HISTORY_MAX 1000
 
-enum mode { M_OFF, M_LINES, M_EDIT };
+enum mode { M_OFF, M_LINES, M_FILE, M_EDIT };
 
 struct console {
 	struct source base;
@@ -61,7 +61,10 @@ struct console {
 	int free_on_close;	/* console_free came first: the close callback frees */
 	int lister_live;	/* a /tickets child is running */
 	uv_process_t lister;
-	char *line;		/* M_LINES: the line being read */
+	uv_fs_t freq;		/* M_FILE: stdin is a file or /dev/null (no poll): read off the loop */
+	int file_busy;		/* ... a read is in flight */
+	char fbuf[65536];
+	char *line;		/* M_LINES, M_FILE: the line being read */
 	size_t len, cap;
 	int overlong;
 	unsigned long seq;
@@ -363,27 +366,27 @@ line_push(struct console *c, char ch)
 	return 0;
 }
 
+/* End of input (or an error): the last line without a newline counts. */
 static void
-on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+input_ended(struct console *c, int why)
 {
-	struct console *c = s->data;
-
-	if (nread < 0) {
-		if (c->len > 0 && !c->overlong) {
-			c->line[c->len] = '\0';
-			submit(c, c->line, c->len);
-		}
-		console_close(c);
-		if (nread == UV_EOF)
-			printf("\n(console closed; ackbot keeps running its other sources until "
-			    "stopped)\n");
-		else
-			printf("\n(console closed: %s)\n", uv_strerror((int)nread));
-		fflush(stdout);
-		return;
+	if (c->len > 0 && !c->overlong) {
+		c->line[c->len] = '\0';
+		submit(c, c->line, c->len);
 	}
-	for (ssize_t i = 0; i < nread; i++) {
-		char ch = buf->base[i];
+	console_close(c);
+	if (why == UV_EOF)
+		printf("\n(console closed; ackbot keeps running its other sources until stopped)\n");
+	else
+		printf("\n(console closed: %s)\n", uv_strerror(why));
+	fflush(stdout);
+}
+
+static void
+feed(struct console *c, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n && c->open; i++) {
+		char ch = buf[i];
 		if (ch == '\n') {
 			if (c->overlong) {
 				printf("! line longer than %d bytes ignored\n", CONSOLE_LINE_MAX - 1);
@@ -399,6 +402,56 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		if (!c->overlong && line_push(c, ch) != 0)
 			c->overlong = 1;
 	}
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct console *c = s->data;
+
+	if (nread < 0)
+		input_ended(c, (int)nread);
+	else
+		feed(c, buf->base, (size_t)nread);
+}
+
+static void console_destroy(struct console *c);
+static void file_read(struct console *c);
+
+static void
+on_file(uv_fs_t *req)
+{
+	struct console *c = req->data;
+	ssize_t n = req->result;
+
+	uv_fs_req_cleanup(req);
+	c->file_busy = 0;
+	if (!c->open) {
+		if (c->free_on_close && c->handle_live == 0)
+			console_destroy(c);
+		return;
+	}
+	if (n > 0) {
+		feed(c, c->fbuf, (size_t)n);
+		if (c->open)
+			file_read(c);
+		return;
+	}
+	input_ended(c, n == 0 ? UV_EOF : (int)n);
+}
+
+static void
+file_read(struct console *c)
+{
+	uv_buf_t b = uv_buf_init(c->fbuf, sizeof(c->fbuf));
+	int rc;
+
+	c->freq.data = c;
+	if ((rc = uv_fs_read(c->base.env->loop, &c->freq, STDIN_FILENO, &b, 1, -1, on_file)) != 0) {
+		input_ended(c, rc);
+		return;
+	}
+	c->file_busy = 1;
 }
 
 /* ---- M_EDIT: libedit on the terminal ---- */
@@ -612,6 +665,11 @@ console_close(struct console *c)
 		    strcmp(log_file_path(), c->log_path) == 0)
 			log_open_file(NULL);	/* the log comes back to the terminal */
 		printf("(console closed; ackbot keeps running its other sources until stopped)\n");
+	} else if (c->mode == M_FILE) {
+		if (c->file_busy)
+			uv_cancel((uv_req_t *)&c->freq);	/* its callback still runs */
+		fflush(stdout);
+		return;
 	} else {
 		uv_read_stop((uv_stream_t *)&c->in.pipe);	/* a tty handle is a stream too */
 	}
@@ -713,6 +771,13 @@ console_start(struct source *s, struct ack_err *err)
 		el_set(c->el, EL_REFRESH);
 		return 0;
 	}
+	if (!tty && uv_guess_handle(STDIN_FILENO) == UV_FILE) {	/* a file, /dev/null */
+		c->mode = M_FILE;
+		c->open = 1;
+		s->active = 1;
+		file_read(c);
+		return 0;
+	}
 	c->mode = M_LINES;
 	if (tty)
 		rc = uv_tty_init(loop, &c->in.tty, STDIN_FILENO, 1);
@@ -749,8 +814,8 @@ console_free(struct source *s)
 	if (c == NULL)
 		return;
 	console_close(c);
-	if (c->handle_live)
-		c->free_on_close = 1;	/* console_closed frees it on the loop's next run */
+	if (c->handle_live || c->file_busy)
+		c->free_on_close = 1;	/* the last callback frees it */
 	else
 		console_destroy(c);
 }
