@@ -772,10 +772,25 @@ check_data_dir(const struct config *c, struct diag *d)
 		else
 			*slash = '\0';
 	}
-	if (stat(p, &st) != 0)
+	if (stat(p, &st) != 0 && errno == EACCES)
+		diag_add(d, DIAG_ERROR, c->path, pos[0], pos[1], "give the user ackbot runs as "
+		    "access to every directory on the way (chmod, chown), or choose another data_dir",
+		    "data_dir '%s': permission denied (a directory on the way to %s cannot be "
+		    "entered)", c->data_dir, p);
+	else if (stat(p, &st) != 0 && errno == ENOTDIR) {
+		/* the longest leading part that exists is the file in the way */
+		char *slash;
+		while ((slash = strrchr(p, '/')) != NULL && slash != p) {
+			*slash = '\0';
+			if (stat(p, &st) == 0)
+				break;
+		}
+		diag_add(d, DIAG_ERROR, c->path, pos[0], pos[1], "point data_dir at a directory "
+		    "(ackbot creates it when missing)", "data_dir '%s': %s is a file, not a directory",
+		    c->data_dir, p);
+	} else if (stat(p, &st) != 0)
 		diag_add(d, DIAG_ERROR, c->path, pos[0], pos[1], "choose another data_dir",
-		    "data_dir '%s': %s", c->data_dir, errno == ENOTDIR ? "a part of the path is a "
-		    "file, not a directory" : strerror(errno));
+		    "data_dir '%s': %s", c->data_dir, strerror(errno));
 	else if (!S_ISDIR(st.st_mode))
 		diag_add(d, DIAG_ERROR, c->path, pos[0], pos[1], "point data_dir at a directory "
 		    "(ackbot creates it when missing)", "data_dir '%s': %s is a file, not a directory",

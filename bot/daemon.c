@@ -501,8 +501,13 @@ lock_dir(const char *dir, int *out)
 	snprintf(path, sizeof(path), "%s/ackbot.pid", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		log_error("main", "start_failed", "error=%s path=%s", log_q(strerror(errno)),
-		    log_q(path));
+		char msg[4400];
+		int e = errno;
+		snprintf(msg, sizeof(msg), "cannot open the pid file %s: %s", path,
+		    e == EACCES ? "permission denied" : strerror(e));
+		log_error("main", "start_failed", "error=%s hint=%s", log_q(msg), log_q(e == EACCES ?
+		    "run ackbot as the user that owns the data directory, or chown it to this one" :
+		    "check data_dir (ackbot check)"));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -429,36 +429,10 @@ pattern_has_group(const struct intent *it, const char *name, size_t len)
 	return 0;
 }
 
-/* Edit distance of a and b (short names), for did-you-mean. */
-static size_t
-edit_distance(const char *a, size_t la, const char *b, size_t lb)
-{
-	size_t row[65];
-
-	if (la > 64 || lb > 64)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
 static void
 consider(const char *cand, const char *name, size_t len, const char **best, size_t *bestd)
 {
-	size_t d = edit_distance(cand, strlen(cand), name, len);
+	size_t d = ydistance(cand, strlen(cand), name, len);
 
 	if (d < *bestd) {
 		*bestd = d;

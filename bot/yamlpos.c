@@ -233,28 +233,39 @@ ymap_get(struct ydoc *y, yaml_node_t *map, const char *key, yaml_node_t **key_ou
 	return NULL;
 }
 
-static size_t
-edit_distance(const char *a, const char *b)
+/* Edit distance of two short names for a did-you-mean: insertions, deletions,
+ * substitutions and swaps of neighbours ("odrer" is one step from "order"). */
+size_t
+ydistance(const char *a, size_t la, const char *b, size_t lb)
 {
-	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+	size_t d[3][65], *pp, *p, *cur;
 
-	if (la >= 63 || lb >= 63)
+	if (la > 64 || lb > 64)
 		return 99;
 	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
+		d[1][j] = j;
+	pp = d[0];
+	p = d[1];
+	cur = d[2];
 	for (size_t i = 1; i <= la; i++) {
 		cur[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			size_t c = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			if (prev[j] + 1 < c)
-				c = prev[j] + 1;
+			size_t c = p[j - 1] + (a[i - 1] != b[j - 1]);
+			if (p[j] + 1 < c)
+				c = p[j] + 1;
 			if (cur[j - 1] + 1 < c)
 				c = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    pp[j - 2] + 1 < c)
+				c = pp[j - 2] + 1;
 			cur[j] = c;
 		}
-		memcpy(prev, cur, sizeof(size_t) * (lb + 1));
+		size_t *t = pp;
+		pp = p;
+		p = cur;
+		cur = t;
 	}
-	return prev[lb];
+	return p[lb];
 }
 
 const char *
@@ -264,7 +275,7 @@ yclosest(const char *word, const char *const *candidates)
 	size_t bd = 3;
 
 	for (size_t i = 0; candidates[i]; i++) {
-		size_t dd = edit_distance(word, candidates[i]);
+		size_t dd = ydistance(word, strlen(word), candidates[i], strlen(candidates[i]));
 		if (dd < bd) {
 			bd = dd;
 			best = candidates[i];

@@ -55,6 +55,8 @@ int ynode_strings(struct ydoc *y, yaml_node_t *n, const char *what, char ***out,
 void ystrings_free(char **v, size_t n);
 
 /* Closest of the candidates to word (edit distance <= 2), or NULL. */
+/* Edit distance of two short names (a swap of neighbours is one step); 99 past 64. */
+size_t ydistance(const char *a, size_t la, const char *b, size_t lb);
 const char *yclosest(const char *word, const char *const *candidates);
 
 #endif

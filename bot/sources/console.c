@@ -376,7 +376,7 @@ input_ended(struct console *c, int why)
 	}
 	console_close(c);
 	if (why == UV_EOF)
-		printf("\n(console closed; ackbot keeps running its other sources until stopped)\n");
+		printf("\n(end of input: replies still print here; ackbot runs until stopped)\n");
 	else
 		printf("\n(console closed: %s)\n", uv_strerror(why));
 	fflush(stdout);
@@ -649,8 +649,7 @@ console_close(struct console *c)
 {
 	if (!c->open)
 		return;
-	c->open = 0;
-	c->base.active = 0;
+	c->open = 0;	/* input only: replies still print until the source is stopped */
 	if (c->mode == M_EDIT) {
 		HistEvent ev;
 		el_set(c->el, EL_UNBUFFERED, 0);	/* the terminal as it was */
@@ -803,6 +802,7 @@ console_start(struct source *s, struct ack_err *err)
 static void
 console_stop(struct source *s)
 {
+	s->active = 0;
 	console_close((struct console *)s);
 }
 
@@ -813,6 +813,7 @@ console_free(struct source *s)
 
 	if (c == NULL)
 		return;
+	c->base.active = 0;
 	console_close(c);
 	if (c->handle_live || c->file_busy)
 		c->free_on_close = 1;	/* the last callback frees it */

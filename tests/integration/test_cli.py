@@ -181,7 +181,11 @@ def test_start_failure_is_one_clear_error(ctx):
     finally:
         busy.close()
     assert p.returncode == 3, p.returncode
-    assert "event=start_failed" in ctx.log_text() and "address in use" in ctx.log_text()
+    # the port's owner is named: this test process holds it
+    assert "event=start_failed" in ctx.log_text(), ctx.log_text()
+    assert (f"cannot listen on 127.0.0.1:{ctx.port} for webhook: the address is in use by "
+            f"another process (pid {os.getpid()}, ") in ctx.log_text(), ctx.log_text()
+    assert "hint: stop it, or give webhook another port" in ctx.log_text()
     # a broken config never starts: exit 1 with file:line:column
     with open(ctx.config) as f:
         text = f.read()
