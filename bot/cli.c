@@ -29,10 +29,8 @@
 #include "train.h"
 #include "yamlpos.h"
 
-#define EXIT_USAGE 2
-
-static const char *
-default_config(void)
+const char *
+cli_default_config(void)
 {
 	const char *e = getenv("ACKBOT_CONFIG");
 
@@ -43,12 +41,17 @@ static const char usage_main[] =
     "usage: ackbot COMMAND [OPTIONS]\n"
     "\n"
     "Commands:\n"
-    "  run [-c FILE]                     run the daemon\n"
+    "  init [DIR]                        write a starter configuration and intents\n"
+    "  run [-c FILE] [--log-level L] [--log-format logfmt|json] [--log-file F] [-q]\n"
+    "                                    run the daemon\n"
+    "  status [-c FILE] [--json] [--wait]  is it running; what waits; sources; last error\n"
+    "  reload [-c FILE]                  reload the running daemon and report the outcome\n"
+    "  stop [-c FILE]                    stop the running daemon and wait for it\n"
     "  check [-c FILE]                   validate config, intents and templates\n"
     "  intents test [-c FILE] [--json] [--source NAME] [--lang LL] [TEXT]\n"
     "                                    show which intent fires and the reply (stdin: one per line)\n"
     "  intents verify [-c FILE]          run every intent's examples\n"
-    "  handoff list [-c FILE] [--status open|claimed|resolved|all] [--json]\n"
+    "  handoff list [-c FILE] [--status open|claimed|resolved|all] [--source S] [--json]\n"
     "  handoff show [-c FILE] [--json] TICKET\n"
     "  handoff claim [-c FILE] TICKET [--note TEXT]\n"
     "  handoff resolve [-c FILE] TICKET [--note TEXT] [--label CLASS]\n"
@@ -56,17 +59,16 @@ static const char usage_main[] =
     "                                    build the second opinion's model\n"
     "  eval [-c FILE] [--json] [--with-lang] [--source NAME] FILE.jsonl\n"
     "                                    measure the whole decision on labelled mentions\n"
+    "  handoff purge [-c FILE] --source S  delete a source's tickets (console tries)\n"
+    "  receiver [--listen HOST:PORT]     print the replies a webhook source delivers\n"
     "  version                           print the version\n"
     "\n"
     "-c FILE defaults to $ACKBOT_CONFIG, else config/ackbot.yaml.\n"
     "Every command takes --help. Exit codes: 0 ok; 1 validation failed, examples failed or\n"
-    "no such ticket; 2 usage error; 3 the daemon could not start.\n";
+    "no such ticket; 2 usage error; 3 the daemon could not start (status, reload: none runs).\n";
 
-static int usage_error(const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-usage_error(const char *usage, const char *fmt, ...)
+int
+cli_usage_error(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -81,14 +83,14 @@ usage_error(const char *usage, const char *fmt, ...)
 /* Parses -c/--config, --help and the command's own flags. Returns -1 to continue, or an
  * exit code. flags: a NULL-terminated list of "name" (boolean) or "name=" (takes a value);
  * values land in vals[i] (NULL when absent; "1" for booleans). */
-static int
-parse_opts(int argc, char **argv, const char *usage, const char *const *flags,
+int
+cli_parse_opts(int argc, char **argv, const char *usage, const char *const *flags,
     const char **vals, const char **config, int *first_arg)
 {
 	struct option opts[16];
 	int n = 0, c, idx;
 
-	*config = default_config();
+	*config = cli_default_config();
 	opts[n++] = (struct option){ "config", required_argument, NULL, 'c' };
 	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	for (int i = 0; flags && flags[i] && n < 14; i++) {
@@ -112,7 +114,7 @@ parse_opts(int argc, char **argv, const char *usage, const char *const *flags,
 		} else if (c >= 1000)
 			vals[c - 1000] = optarg ? optarg : "1";
 		else
-			return usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+			return cli_usage_error(usage, "unknown or incomplete option '%s'", argv[optind - 1]);
 	}
 	*first_arg = optind;
 	return -1;
@@ -188,10 +190,10 @@ cmd_check(int argc, char **argv)
 	size_t npat = 0;
 	int first, rc, nsrc = 0;
 
-	if ((rc = parse_opts(argc, argv, usage_check, NULL, vals, &config, &first)) >= 0)
+	if ((rc = cli_parse_opts(argc, argv, usage_check, NULL, vals, &config, &first)) >= 0)
 		return rc;
 	if (first < argc)
-		return usage_error(usage_check, "unexpected argument '%s'", argv[first]);
+		return cli_usage_error(usage_check, "unexpected argument '%s'", argv[first]);
 	diag_init(&d);
 	c = config_parse(config, &d);
 	if (c != NULL) {
@@ -459,7 +461,7 @@ cmd_intents_test(int argc, char **argv)
 	struct intents *in;
 	int first, rc;
 
-	if ((rc = parse_opts(argc, argv, usage_intents_test, flags, vals, &config, &first)) >= 0)
+	if ((rc = cli_parse_opts(argc, argv, usage_intents_test, flags, vals, &config, &first)) >= 0)
 		return rc;
 	if (load_brain(config, &c, &in) != 0)
 		return 1;
@@ -510,10 +512,10 @@ cmd_intents_verify(int argc, char **argv)
 	size_t passed = 0, failed = 0;
 	int first, rc;
 
-	if ((rc = parse_opts(argc, argv, usage_intents_verify, NULL, vals, &config, &first)) >= 0)
+	if ((rc = cli_parse_opts(argc, argv, usage_intents_verify, NULL, vals, &config, &first)) >= 0)
 		return rc;
 	if (first < argc)
-		return usage_error(usage_intents_verify, "unexpected argument '%s'", argv[first]);
+		return cli_usage_error(usage_intents_verify, "unexpected argument '%s'", argv[first]);
 	if (load_all(config, &c, &in) != 0)
 		return 1;
 	rc = intents_verify(in, (const char *const *)c->handles, c->nhandles, stdout, &passed, &failed);
@@ -536,8 +538,8 @@ static const char usage_handoff[] =
     "purge deletes every ticket of that source, in any status (the console's try-outs).\n"
     "Exit 1 when TICKET does not exist.\n";
 
-static int
-open_store(const char *config, int readonly, struct config **c, struct store **st)
+int
+cli_open_store(const char *config, int readonly, struct config **c, struct store **st)
 {
 	struct diag d;
 	struct ack_err err;
@@ -727,26 +729,26 @@ cmd_handoff(int argc, char **argv)
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
 	verb = argv[1];
-	if ((rc = parse_opts(argc - 1, argv + 1, usage_handoff, flags, vals, &config, &first)) >= 0)
+	if ((rc = cli_parse_opts(argc - 1, argv + 1, usage_handoff, flags, vals, &config, &first)) >= 0)
 		return rc;
 	first += 1;
 	list = strcmp(verb, "list") == 0;
 	purge = strcmp(verb, "purge") == 0;
 	show = strcmp(verb, "show") == 0;
 	if (!list && !purge && !show && strcmp(verb, "resolve") != 0 && strcmp(verb, "claim") != 0)
-		return usage_error(usage_handoff, "unknown handoff command '%s'", verb);
+		return cli_usage_error(usage_handoff, "unknown handoff command '%s'", verb);
 	if (list && vals[HV_STATUS] && handoff_status_parse(vals[HV_STATUS]) < 0)
-		return usage_error(usage_handoff, "unknown status '%s' (expected open, claimed, "
+		return cli_usage_error(usage_handoff, "unknown status '%s' (expected open, claimed, "
 		    "resolved or all)", vals[HV_STATUS]);
 	if (purge && vals[HV_SOURCE] == NULL)
-		return usage_error(usage_handoff, "purge needs --source NAME");
+		return cli_usage_error(usage_handoff, "purge needs --source NAME");
 	if ((list || purge) && first < argc)
-		return usage_error(usage_handoff, "unexpected argument '%s'", argv[first]);
+		return cli_usage_error(usage_handoff, "unexpected argument '%s'", argv[first]);
 	if (!list && !purge && first >= argc)
-		return usage_error(usage_handoff, "%s needs a TICKET", verb);
+		return cli_usage_error(usage_handoff, "%s needs a TICKET", verb);
 	if (!list && !purge && first + 1 < argc)
-		return usage_error(usage_handoff, "unexpected argument '%s'", argv[first + 1]);
-	if (open_store(config, list || show, &c, &st) != 0)
+		return cli_usage_error(usage_handoff, "unexpected argument '%s'", argv[first + 1]);
+	if (cli_open_store(config, list || show, &c, &st) != 0)
 		return 1;
 	if (list)
 		rc = handoff_list_cmd(st, vals);
@@ -805,13 +807,13 @@ cmd_model(int argc, char **argv)
 			fputs(usage_model, stdout);
 			return 0;
 		}
-		return usage_error(usage_model, argc < 2 ? "model needs a command" :
+		return cli_usage_error(usage_model, argc < 2 ? "model needs a command" :
 		    "unknown model command '%s'", argc < 2 ? "" : argv[1]);
 	}
-	if ((rc = parse_opts(argc - 1, argv + 1, usage_model, flags, vals, &config, &first)) >= 0)
+	if ((rc = cli_parse_opts(argc - 1, argv + 1, usage_model, flags, vals, &config, &first)) >= 0)
 		return rc;
 	if (first + 1 < argc)
-		return usage_error(usage_model, "unexpected argument '%s'", argv[first + 1]);
+		return cli_usage_error(usage_model, "unexpected argument '%s'", argv[first + 1]);
 	if (load_all(config, &c, &in) != 0)
 		return 1;
 	memset(&o, 0, sizeof(o));
@@ -865,12 +867,12 @@ cmd_eval(int argc, char **argv)
 	struct eval_opts o;
 	int first, rc;
 
-	if ((rc = parse_opts(argc, argv, usage_eval, flags, vals, &config, &first)) >= 0)
+	if ((rc = cli_parse_opts(argc, argv, usage_eval, flags, vals, &config, &first)) >= 0)
 		return rc;
 	if (first >= argc)
-		return usage_error(usage_eval, "eval needs a FILE.jsonl");
+		return cli_usage_error(usage_eval, "eval needs a FILE.jsonl");
 	if (first + 1 < argc)
-		return usage_error(usage_eval, "unexpected argument '%s'", argv[first + 1]);
+		return cli_usage_error(usage_eval, "unexpected argument '%s'", argv[first + 1]);
 	if (load_brain(config, &c, &in) != 0)
 		return 1;
 	if ((rc = check_source_lang(c, usage_eval, vals[2], NULL)) != 0) {
@@ -916,23 +918,23 @@ cmd_run(int argc, char **argv)
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "-q") == 0)
 			argv[i] = (char *)"--quiet";
-	if ((rc = parse_opts(argc, argv, usage_run, flags, vals, &config, &first)) >= 0)
+	if ((rc = cli_parse_opts(argc, argv, usage_run, flags, vals, &config, &first)) >= 0)
 		return rc;
 	if (first < argc)
-		return usage_error(usage_run, "unexpected argument '%s'", argv[first]);
+		return cli_usage_error(usage_run, "unexpected argument '%s'", argv[first]);
 	memset(&o, 0, sizeof(o));
 	o.config_path = config;
 	o.log_level = vals[0];
 	o.log_file = vals[2];
 	if (vals[0] != NULL && vals[3] != NULL)
-		return usage_error(usage_run, "-q and --log-level both given: use one");
+		return cli_usage_error(usage_run, "-q and --log-level both given: use one");
 	if (vals[3] != NULL)
 		o.log_level = "warn";
 	if (o.log_level != NULL && log_parse_level(o.log_level, &lv) != 0)
-		return usage_error(usage_run, "invalid --log-level '%s' (expected debug, info, warn "
+		return cli_usage_error(usage_run, "invalid --log-level '%s' (expected debug, info, warn "
 		    "or error)", o.log_level);
 	if (vals[1] != NULL && log_set_format(vals[1]) != 0)
-		return usage_error(usage_run, "invalid --log-format '%s' (expected logfmt or json)",
+		return cli_usage_error(usage_run, "invalid --log-format '%s' (expected logfmt or json)",
 		    vals[1]);
 	if (o.log_file != NULL && log_open_file(o.log_file) != 0) {
 		fprintf(stderr, "ackbot: cannot open the log file %s: %s\n  hint: %s\n", o.log_file,
@@ -964,6 +966,16 @@ cli_main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
+	if (strcmp(argv[1], "receiver") == 0)
+		return cmd_receiver(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "reload") == 0)
+		return cmd_reload(argc - 1, argv + 1);
+	if (strcmp(argv[1], "stop") == 0)
+		return cmd_stop(argc - 1, argv + 1);
 	if (strcmp(argv[1], "handoff") == 0)
 		return cmd_handoff(argc - 1, argv + 1);
 	if (strcmp(argv[1], "model") == 0)

@@ -6,4 +6,23 @@
 
 int cli_main(int argc, char **argv);
 
+/* For the command files (cli*.c, receiver.c). */
+#define EXIT_USAGE 2
+struct config;
+struct store;
+const char *cli_default_config(void);	/* $ACKBOT_CONFIG, else config/ackbot.yaml */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* -c/--config, --help and flags ("name" boolean, "name=" with a value; vals[i] NULL when
+ * absent); -1 to go on, else an exit code. */
+int cli_parse_opts(int argc, char **argv, const char *usage, const char *const *flags,
+    const char **vals, const char **config, int *first_arg);
+/* The configuration and its store (readonly or not); 0, or 1 after printing why. */
+int cli_open_store(const char *config, int readonly, struct config **c, struct store **st);
+
+int cmd_status(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_receiver(int argc, char **argv);
+
 #endif

@@ -173,8 +173,8 @@ config_free(struct config *c)
 	free(c);
 }
 
-static int
-parse_listen(const char *v, char **host, int *port)
+int
+conf_parse_listen(const char *v, char **host, int *port)
 {
 	const char *colon = strrchr(v, ':');
 	const char *ps = colon ? colon + 1 : v;
@@ -719,7 +719,7 @@ config_parse(const char *path, struct diag *d)
 		c->admin_host = NULL;
 		if (s != NULL && (strcmp(s, "false") == 0 || strcmp(s, "off") == 0 || strcmp(s, "no") == 0))
 			;
-		else if (s == NULL || parse_listen(s, &c->admin_host, &c->admin_port) != 0)
+		else if (s == NULL || conf_parse_listen(s, &c->admin_host, &c->admin_port) != 0)
 			diag_add(d, DIAG_ERROR, path, ynode_line(n), ynode_col(n),
 			    "e.g. listen: 127.0.0.1:9090 (or false to turn it off)",
 			    "invalid value '%s' for 'admin.listen' (expected host:port)", s ? s : "");
@@ -943,10 +943,10 @@ conf_src_listen(struct source_conf *s, const char *key, const char *def, char **
 	struct conf_kv *kv = kv_find(s, key);
 
 	*host = NULL;
-	if (parse_listen(kv ? kv->value : def, host, port) != 0) {
+	if (conf_parse_listen(kv ? kv->value : def, host, port) != 0) {
 		free(*host);
 		*host = NULL;
-		parse_listen(def, host, port);
+		conf_parse_listen(def, host, port);
 		return kv ? kv_bad(c, d, kv, "host:port", "e.g. listen: 127.0.0.1:8080") : -1;
 	}
 	return 0;

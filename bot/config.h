@@ -156,6 +156,8 @@ char **config_corpus_files(const struct config *c, size_t *n);
 
 /* Parses "250ms", "5s", "10m", "2h", "1d" or a plain number of seconds. */
 int conf_parse_duration_ms(const char *s, int64_t *out);
+/* "host:port", "[::1]:8080" or ":8080" (127.0.0.1); *host is a new string. 0 or -1. */
+int conf_parse_listen(const char *v, char **host, int *port);
 /* Parses "65536", "64KiB", "64k", "1MiB", "1M". */
 int conf_parse_size(const char *s, size_t *out);
 

@@ -27,13 +27,15 @@
 #include "pipeline.h"
 #include "sender.h"
 #include "source.h"
+#include "status.h"
 #include "store.h"
 #include "syncer.h"
 
 #define MAINT_MS 200		/* store maintenance (checkpoints) at most this often */
 #define RETRY_MS 1000		/* processing or logging after a store error */
 #define CLOSE_ANSWERS_MS 1000	/* at exit, answers still being written get this long */
-#define LOG_BATCH_MS 20		/* handoff log lines go out in batches, one fsync per batch */
+#define LOG_BATCH_MS 20
+#define STATUS_MS 500		/* the status file is rewritten at most this often */		/* handoff log lines go out in batches, one fsync per batch */
 
 struct daemon {
 	uv_loop_t loop;
@@ -68,6 +70,8 @@ struct daemon {
 	struct ack_err maint_err;
 	uv_timer_t drain_timer;
 	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t status_timer;
+	struct status *status;	/* data_dir/ackbot.status, for `ackbot status` and `reload` */
 
 	int need_process, need_log, log_due, retry_wait;
 	int draining, closed;
@@ -372,19 +376,31 @@ reload(struct daemon *d)
 	struct diag dg;
 	struct config *nc, *old;
 	struct intents *ni = NULL;
+	char **restart = NULL, summary[160];
+	size_t nrestart;
 
 	if (d->opts->log_file != NULL && log_open_file(d->opts->log_file) != 0)	/* rotation */
 		log_error("main", "log_file", "path=%s error=%s kept=previous",
 		    log_q(d->opts->log_file), log_q(strerror(errno)));
 	diag_init(&dg);
 	nc = config_load(d->config_path, &dg);
+	if (nc != NULL && config_check_runnable(nc, &dg) > 0) {
+		config_free(nc);
+		nc = NULL;
+	}
 	if (nc != NULL)
 		ni = intents_load(nc, &dg);
 	if (nc == NULL || ni == NULL) {
 		for (size_t i = 0; i < dg.n; i++)
-			log_error("main", "reload_error", "at=%s:%d:%d msg=%s", dg.items[i].file,
-			    dg.items[i].line, dg.items[i].col, log_q(dg.items[i].msg));
+			if (dg.items[i].severity == DIAG_ERROR)
+				log_error("main", "reload_error", "at=%s:%d:%d msg=%s hint=%s",
+				    dg.items[i].file, dg.items[i].line, dg.items[i].col,
+				    log_q(dg.items[i].msg), log_q(dg.items[i].hint ? dg.items[i].hint : ""));
 		log_error("main", "reload", "ok=0 errors=%zu kept=previous", dg.errors);
+		status_reloaded(d->status, 0, "errors: the previous configuration stays in use", &dg,
+		    NULL, 0);
+		status_flush(d->status, d->src, d->nsrc, 1);
+		intents_free(ni);
 		config_free(nc);
 		diag_free(&dg);
 		return;
@@ -399,6 +415,9 @@ reload(struct daemon *d)
 	} else if (!nc->guard_on || access(nc->guard_model, F_OK) == 0) {
 		if (load_guard(nc, ni, d->store) != 0) {
 			log_error("main", "reload", "ok=0 errors=1 kept=previous");
+			status_reloaded(d->status, 0, "the guard's model cannot be read (see the log): "
+			    "the previous configuration stays in use", NULL, NULL, 0);
+			status_flush(d->status, d->src, d->nsrc, 1);
 			intents_free(ni);
 			config_free(nc);
 			return;
@@ -406,14 +425,24 @@ reload(struct daemon *d)
 	}
 	/* sources keep their listeners: their keys take effect at the next start */
 	old = d->cfg;
+	nrestart = status_restart_needed(old, nc, &restart);
+	for (size_t i = 0; i < nrestart; i++)
+		log_warn("main", "reload_needs_restart", "setting=%s", log_q(restart[i]));
 	intents_free(d->intents);
 	d->intents = ni;
 	d->cfg = nc;
 	sender_set_config(d->sender, nc);
 	set_log_level(d, nc);
 	config_free(old);
-	log_info("main", "reload", "ok=1 intents=%zu model=%s", d->intents->n,
-	    d->intents->guard ? guard_model_version(d->intents->guard) : "-");
+	log_info("main", "reload", "ok=1 intents=%zu model=%s needs_restart=%zu", d->intents->n,
+	    d->intents->guard ? guard_model_version(d->intents->guard) : "-", nrestart);
+	snprintf(summary, sizeof(summary), "%zu intents, model %s", d->intents->n,
+	    d->intents->guard ? guard_model_version(d->intents->guard) : "off");
+	status_reloaded(d->status, 1, summary, NULL, restart, nrestart);
+	status_flush(d->status, d->src, d->nsrc, 1);
+	for (size_t i = 0; i < nrestart; i++)
+		free(restart[i]);
+	free(restart);
 }
 
 static void
@@ -432,6 +461,8 @@ daemon_stop(struct daemon *d)
 		return;
 	d->draining = 1;
 	d->admin.draining = 1;
+	status_set_state(d->status, "stopping");
+	status_flush(d->status, d->src, d->nsrc, 1);
 	log_info("main", "draining", "in_flight=%zu", sender_in_flight(d->sender));
 	for (size_t i = 0; i < d->nsrc; i++)
 		if (d->src[i]->ops->stop != NULL)
@@ -641,6 +672,14 @@ open_stages(struct daemon *d, struct ack_err *err)
 }
 
 static void
+status_timer_cb(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	status_flush(d->status, d->src, d->nsrc, 0);
+}
+
+static void
 init_handles(struct daemon *d)
 {
 	uv_check_init(&d->loop, &d->check);
@@ -657,6 +696,9 @@ init_handles(struct daemon *d)
 	uv_timer_start(&d->maint_timer, maint_timer_cb, MAINT_MS, MAINT_MS);
 	uv_timer_init(&d->loop, &d->drain_timer);
 	d->drain_timer.data = d;
+	uv_timer_init(&d->loop, &d->status_timer);
+	d->status_timer.data = d;
+	uv_timer_start(&d->status_timer, status_timer_cb, STATUS_MS, STATUS_MS);
 	uv_signal_init(&d->loop, &d->sig_term);
 	uv_signal_init(&d->loop, &d->sig_int);
 	uv_signal_init(&d->loop, &d->sig_hup);
@@ -685,6 +727,7 @@ close_all(struct daemon *d)
 	close_handle(&d->log_timer);
 	close_handle(&d->maint_timer);
 	close_handle(&d->drain_timer);
+	close_handle(&d->status_timer);
 	close_handle(&d->sig_term);
 	close_handle(&d->sig_int);
 	close_handle(&d->sig_hup);
@@ -778,6 +821,7 @@ daemon_run(const struct daemon_opts *o)
 	}
 	if (lock_data_dir(d) != 0)
 		goto out_cfg;
+	d->status = status_new(d->cfg, d->admin.started_ms);	/* NULL (no file) is fine */
 	/* the leases of a dead past end before the loop's short lock waits begin: a CLI command
 	 * holding the lock for a moment must not fail the start */
 	if (store_open(&d->store, d->cfg->db_path, 0, &err) != 0 ||
@@ -802,6 +846,8 @@ daemon_run(const struct daemon_opts *o)
 	log_info("main", "ready", "pid=%d intents=%zu sources=%zu admin=%s:%d", (int)getpid(),
 	    d->intents->n, d->nsrc, d->cfg->admin_host ? d->cfg->admin_host : "off",
 	    d->cfg->admin_port);
+	status_set_state(d->status, "running");
+	status_flush(d->status, d->src, d->nsrc, 1);
 
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	code = d->exit_code;
@@ -812,6 +858,8 @@ out_loop:
 out_store:
 	outbox_close(d->outbox);
 	store_close(d->store);
+	status_remove(d->status);	/* before the lock goes: a new daemon may write its own */
+	status_free(d->status);
 	for (int i = 0; i < 2; i++)
 		if (d->lock_fd[i] >= 0)
 			close(d->lock_fd[i]);

@@ -233,6 +233,17 @@ format_json(char *line, size_t size, const char *ts, int level, const char *mod,
 	return n;
 }
 
+static char last_error[2048];
+static unsigned last_error_gen;
+
+const char *
+log_last_error(unsigned *gen)
+{
+	if (gen != NULL)
+		*gen = last_error_gen;
+	return last_error_gen ? last_error : NULL;
+}
+
 void
 log_event(int level, const char *mod, const char *event, const char *kv, ...)
 {
@@ -265,6 +276,10 @@ log_event(int level, const char *mod, const char *event, const char *kv, ...)
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n] = '\0';
+	if (level >= LOG_ERROR) {	/* for `ackbot status` */
+		memcpy(last_error, line, n + 1);
+		last_error_gen++;
+	}
 	if (log_format == LOG_JSON) {
 		size_t j = format_json(json, sizeof(json), ts, level, mod, event,
 		    pairs < n ? line + pairs : NULL);

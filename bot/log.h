@@ -27,6 +27,9 @@ const char *log_file_path(void);	/* NULL: stderr */
 void log_event(int level, const char *mod, const char *event, const char *kv, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The last error-level line (logfmt, whatever the format), or NULL; *gen counts them. */
+const char *log_last_error(unsigned *gen);
+
 /* logfmt-quotes s into one of a few rotating static buffers (valid until the next
  * few calls on this thread); long values are cut with "...". Never pass secrets. */
 const char *log_q(const char *s);

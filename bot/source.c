@@ -3,6 +3,8 @@
 #include "source.h"
 
 #include <stdio.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +49,19 @@ source_init_common(struct source *s, const struct source_ops *ops,
 	s->name = strdup(sc->name);
 	s->max_length = sc->max_length ? sc->max_length : ops->default_max_length;
 	return s->name == NULL ? ACK_ENOMEM : 0;
+}
+
+unsigned source_state_gen;
+
+void
+source_set_state(struct source *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->state, sizeof(s->state), fmt, ap);
+	va_end(ap);
+	source_state_gen++;
 }
 
 void

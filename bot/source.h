@@ -92,7 +92,13 @@ struct source {
 	size_t  max_length;
 	int     active;
 	struct source_send *sends;	/* deliveries in flight */
+	char    state[200];		/* what it is doing, in words, for `ackbot status` */
 };
+
+/* Sets s->state ("streaming", "off: ..."); bumps source_state_gen (the daemon writes its
+ * status file when it changes). Never put secrets in it. */
+void source_set_state(struct source *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+extern unsigned source_state_gen;
 
 /* The registry: every built-in source type. */
 const struct source_ops *source_find_type(const char *type);

@@ -1,0 +1,323 @@
+/* status.c - the daemon's status file and who holds the data directory's lock. */
+#include "status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "diag.h"
+#include "log.h"
+#include "source.h"
+#include "store.h"
+
+
+struct status {
+	char *path, *tmp;
+	json_t *doc;		/* everything but sources and the last error, kept between writes */
+	unsigned src_gen, err_gen;
+	int dirty, written;
+};
+
+struct status *
+status_new(const struct config *c, int64_t started_ms)
+{
+	struct status *s = calloc(1, sizeof(*s));
+	char buf[4200];
+
+	if (s == NULL)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%s/ackbot.status", c->data_dir);
+	s->path = strdup(buf);
+	snprintf(buf, sizeof(buf), "%s/.ackbot.status.tmp", c->data_dir);
+	s->tmp = strdup(buf);
+	s->doc = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:n}", "pid", (json_int_t)getpid(),
+	    "version", ACKBOT_VERSION, "config", c->path, "data_dir", c->data_dir,
+	    "started_at", (json_int_t)started_ms, "state", "starting", "reload");
+	if (s->path == NULL || s->tmp == NULL || s->doc == NULL) {
+		status_free(s);
+		return NULL;
+	}
+	s->dirty = 1;
+	return s;
+}
+
+void
+status_free(struct status *s)
+{
+	if (s == NULL)
+		return;
+	json_decref(s->doc);
+	free(s->path);
+	free(s->tmp);
+	free(s);
+}
+
+void
+status_set_state(struct status *s, const char *state)
+{
+	if (s == NULL)
+		return;
+	json_object_set_new(s->doc, "state", json_string(state));
+	s->dirty = 1;
+}
+
+void
+status_reloaded(struct status *s, int ok, const char *summary, const struct diag *errors,
+    char **restart, size_t nrestart)
+{
+	json_t *prev, *r, *errs = json_array(), *rs = json_array();
+	json_int_t seq = 0;
+
+	if (s == NULL)
+		return;
+	prev = json_object_get(s->doc, "reload");
+	if (json_is_object(prev))
+		seq = json_integer_value(json_object_get(prev, "seq"));
+	for (size_t i = 0; errors != NULL && i < errors->n; i++) {
+		const struct diag_item *it = &errors->items[i];
+		json_array_append_new(errs, json_pack("{s:s,s:s,s:i,s:i,s:s,s:s?}",
+		    "severity", it->severity == DIAG_ERROR ? "error" : "warning",
+		    "file", it->file ? it->file : "", "line", it->line, "col", it->col,
+		    "msg", it->msg ? it->msg : "", "hint", it->hint));
+	}
+	for (size_t i = 0; i < nrestart; i++)
+		json_array_append_new(rs, json_string(restart[i]));
+	r = json_pack("{s:I,s:I,s:b,s:s,s:o,s:o}", "seq", seq + 1,
+	    "at", (json_int_t)store_now_ms(), "ok", ok, "summary", summary ? summary : "",
+	    "errors", errs, "restart", rs);
+	json_object_set_new(s->doc, "reload", r);
+	s->dirty = 1;
+}
+
+void
+status_flush(struct status *s, struct source *const *src, size_t nsrc, int force)
+{
+	unsigned eg;
+	const char *le;
+	json_t *arr;
+	char *text;
+	int fd;
+	size_t len;
+
+	if (s == NULL)
+		return;
+	le = log_last_error(&eg);
+	if (!force && !s->dirty && s->src_gen == source_state_gen && s->err_gen == eg)
+		return;
+	arr = json_array();
+	for (size_t i = 0; i < nsrc; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:b,s:s}", "name", src[i]->name,
+		    "type", src[i]->ops->type, "active", src[i]->active,
+		    "state", src[i]->state[0] ? src[i]->state : src[i]->active ? "on" : "off"));
+	json_object_set_new(s->doc, "sources", arr);
+	json_object_set_new(s->doc, "last_error", le ? json_string(le) : json_null());
+	json_object_set_new(s->doc, "updated_at", json_integer((json_int_t)store_now_ms()));
+	text = json_dumps(s->doc, JSON_INDENT(1));
+	if (text == NULL)
+		return;
+	len = strlen(text);
+	fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
+	    close(fd) != 0 || rename(s->tmp, s->path) != 0) {
+		if (s->written >= 0)	/* once: a full disk must not fill the log too */
+			log_warn("main", "status_file", "path=%s error=%s", log_q(s->path),
+			    log_q(strerror(errno)));
+		s->written = -1;
+		if (fd >= 0)
+			close(fd);
+		free(text);
+		return;
+	}
+	free(text);
+	s->written = 1;
+	s->dirty = 0;
+	s->src_gen = source_state_gen;
+	s->err_gen = eg;
+}
+
+void
+status_remove(struct status *s)
+{
+	if (s != NULL)
+		unlink(s->path);
+}
+
+long
+status_lock_holder(const char *path)
+{
+	struct stat st;
+	char line[512];
+	FILE *f;
+	long holder = 0;
+
+	if (stat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if ((f = fopen("/proc/locks", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char kind[16], mode[16], rw[16];
+		unsigned maj, min;
+		unsigned long long ino;
+		long pid;
+		/* "3: FLOCK  ADVISORY  WRITE 5450 fe:00:10953677 0 EOF"; "->" lines wait */
+		if (strstr(line, "->") != NULL)
+			continue;
+		if (sscanf(line, "%*d: %15s %15s %15s %ld %x:%x:%llu", kind, mode, rw, &pid, &maj,
+		    &min, &ino) != 7)
+			continue;
+		if (strcmp(kind, "FLOCK") == 0 && ino == (unsigned long long)st.st_ino &&
+		    maj == major(st.st_dev) && min == minor(st.st_dev)) {
+			holder = pid;
+			break;
+		}
+	}
+	fclose(f);
+	return holder;
+}
+
+json_t *
+status_read(const char *data_dir)
+{
+	char path[4200];
+	json_error_t je;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "%s/ackbot.status", data_dir);
+	j = json_load_file(path, 0, &je);
+	if (j == NULL && errno == 0)
+		errno = EINVAL;
+	if (j != NULL && !json_is_object(j)) {
+		json_decref(j);
+		errno = EINVAL;
+		return NULL;
+	}
+	return j;
+}
+
+/* ---- what a reload cannot change ---- */
+
+/* "what (a -> b)", or "what" alone when a is NULL. */
+static int
+push(char ***out, size_t *n, const char *what, const char *a, const char *b)
+{
+	char **v = realloc(*out, (*n + 1) * sizeof(**out));
+	char buf[1024];
+
+	if (v == NULL)
+		return -1;
+	*out = v;
+	if (a != NULL)
+		snprintf(buf, sizeof(buf), "%s (%s -> %s)", what, a, b ? b : "-");
+	else
+		snprintf(buf, sizeof(buf), "%s", what);
+	if ((v[*n] = strdup(buf)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static int
+same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static const struct source_conf *
+find_conf(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nsources; i++)
+		if (strcmp(c->sources[i].name, name) == 0)
+			return &c->sources[i];
+	return NULL;
+}
+
+static const struct conf_kv *
+kv_of(const struct source_conf *sc, const char *key)
+{
+	for (size_t i = 0; i < sc->nkv; i++)
+		if (strcmp(sc->kv[i].key, key) == 0)
+			return &sc->kv[i];
+	return NULL;
+}
+
+/* Each key of a source that differs between o and n, as "sources: NAME.KEY (a -> b)". */
+static void
+source_changes(const struct source_conf *o, const struct source_conf *n, char ***out,
+    size_t *cnt)
+{
+	static const char *const en[] = { "off", "on", "auto" };
+	char key[200], a[64], b[64];
+
+	if (strcmp(o->type, n->type) != 0) {
+		snprintf(key, sizeof(key), "sources: %s.type", n->name);
+		push(out, cnt, key, o->type, n->type);
+		return;
+	}
+	if (o->enabled != n->enabled) {
+		snprintf(key, sizeof(key), "sources: %s.enabled", n->name);
+		push(out, cnt, key, o->enabled >= 0 && o->enabled < 3 ? en[o->enabled] : "?",
+		    n->enabled >= 0 && n->enabled < 3 ? en[n->enabled] : "?");
+	}
+	if (o->max_length != n->max_length) {
+		snprintf(a, sizeof(a), "%zu", o->max_length);
+		snprintf(b, sizeof(b), "%zu", n->max_length);
+		snprintf(key, sizeof(key), "sources: %s.max_length", n->name);
+		push(out, cnt, key, a, b);
+	}
+	for (size_t i = 0; i < n->nkv; i++) {
+		const struct conf_kv *k = kv_of(o, n->kv[i].key);
+		if (k != NULL && strcmp(k->value, n->kv[i].value) == 0)
+			continue;
+		snprintf(key, sizeof(key), "sources: %s.%.60s", n->name, n->kv[i].key);
+		push(out, cnt, key, k ? k->value : "unset", n->kv[i].value);
+	}
+	for (size_t i = 0; i < o->nkv; i++)
+		if (kv_of(n, o->kv[i].key) == NULL) {
+			snprintf(key, sizeof(key), "sources: %s.%.60s", n->name,
+			    o->kv[i].key);
+			push(out, cnt, key, o->kv[i].value, "unset");
+		}
+}
+
+size_t
+status_restart_needed(const struct config *old, const struct config *nc, char ***out)
+{
+	char a[128], b[128];
+	size_t n = 0;
+
+	*out = NULL;
+	snprintf(a, sizeof(a), "%s:%d", old->admin_host ? old->admin_host : "off", old->admin_port);
+	snprintf(b, sizeof(b), "%s:%d", nc->admin_host ? nc->admin_host : "off", nc->admin_port);
+	if (strcmp(a, b) != 0)
+		push(out, &n, "admin.listen", a, b);
+	if (!same(old->data_dir, nc->data_dir))
+		push(out, &n, "data_dir", old->data_dir, nc->data_dir);
+	else if (!same(old->db_path, nc->db_path))
+		push(out, &n, "store.path", old->db_path, nc->db_path);
+	if (!same(old->handoff_log, nc->handoff_log))
+		push(out, &n, "handoff.log", old->handoff_log, nc->handoff_log);
+	for (size_t i = 0; i < nc->nsources; i++) {
+		const struct source_conf *o = find_conf(old, nc->sources[i].name);
+		if (o == NULL) {
+			snprintf(a, sizeof(a), "sources: %.60s (%.30s) added", nc->sources[i].name,
+			    nc->sources[i].type);
+			push(out, &n, a, NULL, NULL);
+			continue;
+		}
+		source_changes(o, &nc->sources[i], out, &n);
+	}
+	for (size_t i = 0; i < old->nsources; i++)
+		if (find_conf(nc, old->sources[i].name) == NULL) {
+			snprintf(a, sizeof(a), "sources: %.60s (%.30s) removed", old->sources[i].name,
+			    old->sources[i].type);
+			push(out, &n, a, NULL, NULL);
+		}
+	return n;
+}
