@@ -159,6 +159,19 @@ caught_up(const struct backlog *b, int64_t now)
 	return b->mentions == 0 && (b->replies == 0 || b->due_ms > now);
 }
 
+/* A source that is on but not taking mentions yet (a stream still connecting). */
+static const char *
+source_connecting(const struct daemon_view *v)
+{
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(json_object_get(v->st, "sources"), i, s)
+		if (json_is_true(json_object_get(s, "connecting")))
+			return json_string_value(json_object_get(s, "name"));
+	return NULL;
+}
+
 static void
 print_reload(json_t *r, FILE *f)
 {
@@ -258,8 +271,9 @@ static const char usage_status[] =
     "waits in its store (mentions not decided yet, replies pending, open tickets), each\n"
     "source's state, the last error and the last reload. Safe at any time.\n"
     "  --json            one JSON object\n"
-    "  --wait            first wait until a daemon runs and has caught up (every mention\n"
-    "                    decided, no reply due or in flight); for scripts\n"
+    "  --wait            first wait until a daemon runs and has caught up: every source\n"
+    "                    that is on connected, every mention decided, no reply due or in\n"
+    "                    flight (for scripts)\n"
     "  --timeout D       how long --wait waits (default 30s)\n"
     "Exit 0 when a daemon runs (with --wait: and caught up), 1 when --wait timed out,\n"
     "3 when no daemon runs.\n";
@@ -294,7 +308,7 @@ cmd_status(int argc, char **argv)
 		if (!vals[1])
 			break;
 		if (v.pid > 0 && strcmp(state_of(&v), "running") == 0 && have_b &&
-		    caught_up(&b, store_now_ms()))
+		    source_connecting(&v) == NULL && caught_up(&b, store_now_ms()))
 			break;
 		if (store_now_ms() >= end) {
 			timed_out = 1;
@@ -307,9 +321,11 @@ cmd_status(int argc, char **argv)
 	else
 		status_text(&v, &b, have_b, why);
 	if (timed_out)
-		fprintf(stderr, "ackbot: --wait timed out after %s: %s\n", vals[2] ? vals[2] : "30s",
+		fprintf(stderr, "ackbot: --wait timed out after %s: %s%s\n", vals[2] ? vals[2] : "30s",
 		    v.pid <= 0 ? "no daemon runs (ackbot run)" : strcmp(state_of(&v), "running") != 0 ?
-		    "the daemon has not finished starting" : "it has not caught up yet");
+		    "the daemon has not finished starting" : source_connecting(&v) ?
+		    "a source is still connecting: " : "it has not caught up yet",
+		    v.pid > 0 && v.st && source_connecting(&v) ? source_connecting(&v) : "");
 	rc = v.pid <= 0 ? EXIT_NOT_RUNNING : timed_out ? 1 : 0;
 	view_free(&v);
 	return rc;

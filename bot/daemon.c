@@ -399,7 +399,7 @@ reload(struct daemon *d)
 		log_error("main", "reload", "ok=0 errors=%zu kept=previous", dg.errors);
 		status_reloaded(d->status, 0, "errors: the previous configuration stays in use", &dg,
 		    NULL, 0);
-		status_flush(d->status, d->src, d->nsrc, 1);
+		status_flush(d->status, d->src, d->nsrc, d->cfg, 1);
 		intents_free(ni);
 		config_free(nc);
 		diag_free(&dg);
@@ -417,7 +417,7 @@ reload(struct daemon *d)
 			log_error("main", "reload", "ok=0 errors=1 kept=previous");
 			status_reloaded(d->status, 0, "the guard's model cannot be read (see the log): "
 			    "the previous configuration stays in use", NULL, NULL, 0);
-			status_flush(d->status, d->src, d->nsrc, 1);
+			status_flush(d->status, d->src, d->nsrc, d->cfg, 1);
 			intents_free(ni);
 			config_free(nc);
 			return;
@@ -439,7 +439,7 @@ reload(struct daemon *d)
 	snprintf(summary, sizeof(summary), "%zu intents, model %s", d->intents->n,
 	    d->intents->guard ? guard_model_version(d->intents->guard) : "off");
 	status_reloaded(d->status, 1, summary, NULL, restart, nrestart);
-	status_flush(d->status, d->src, d->nsrc, 1);
+	status_flush(d->status, d->src, d->nsrc, d->cfg, 1);
 	for (size_t i = 0; i < nrestart; i++)
 		free(restart[i]);
 	free(restart);
@@ -462,7 +462,7 @@ daemon_stop(struct daemon *d)
 	d->draining = 1;
 	d->admin.draining = 1;
 	status_set_state(d->status, "stopping");
-	status_flush(d->status, d->src, d->nsrc, 1);
+	status_flush(d->status, d->src, d->nsrc, d->cfg, 1);
 	log_info("main", "draining", "in_flight=%zu", sender_in_flight(d->sender));
 	for (size_t i = 0; i < d->nsrc; i++)
 		if (d->src[i]->ops->stop != NULL)
@@ -676,7 +676,7 @@ status_timer_cb(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 
-	status_flush(d->status, d->src, d->nsrc, 0);
+	status_flush(d->status, d->src, d->nsrc, d->cfg, 0);
 }
 
 static void
@@ -847,7 +847,7 @@ daemon_run(const struct daemon_opts *o)
 	    d->intents->n, d->nsrc, d->cfg->admin_host ? d->cfg->admin_host : "off",
 	    d->cfg->admin_port);
 	status_set_state(d->status, "running");
-	status_flush(d->status, d->src, d->nsrc, 1);
+	status_flush(d->status, d->src, d->nsrc, d->cfg, 1);
 
 	uv_run(&d->loop, UV_RUN_DEFAULT);
 	code = d->exit_code;

@@ -54,10 +54,11 @@ source_init_common(struct source *s, const struct source_ops *ops,
 unsigned source_state_gen;
 
 void
-source_set_state(struct source *s, const char *fmt, ...)
+source_set_state(struct source *s, int connecting, const char *fmt, ...)
 {
 	va_list ap;
 
+	s->connecting = connecting;
 	va_start(ap, fmt);
 	vsnprintf(s->state, sizeof(s->state), fmt, ap);
 	va_end(ap);

@@ -93,11 +93,14 @@ struct source {
 	int     active;
 	struct source_send *sends;	/* deliveries in flight */
 	char    state[200];		/* what it is doing, in words, for `ackbot status` */
+	int     connecting;		/* on, but not taking mentions yet (`status --wait` waits) */
 };
 
-/* Sets s->state ("streaming", "off: ..."); bumps source_state_gen (the daemon writes its
- * status file when it changes). Never put secrets in it. */
-void source_set_state(struct source *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sets s->state ("streaming", "off: ...") and whether it is still connecting; bumps
+ * source_state_gen (the daemon writes its status file when it changes). Never put
+ * secrets in it. */
+void source_set_state(struct source *s, int connecting, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 extern unsigned source_state_gen;
 
 /* The registry: every built-in source type. */

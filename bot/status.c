@@ -97,7 +97,8 @@ status_reloaded(struct status *s, int ok, const char *summary, const struct diag
 }
 
 void
-status_flush(struct status *s, struct source *const *src, size_t nsrc, int force)
+status_flush(struct status *s, struct source *const *src, size_t nsrc,
+    const struct config *cfg, int force)
 {
 	unsigned eg;
 	const char *le;
@@ -113,9 +114,19 @@ status_flush(struct status *s, struct source *const *src, size_t nsrc, int force
 		return;
 	arr = json_array();
 	for (size_t i = 0; i < nsrc; i++)
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:b,s:s}", "name", src[i]->name,
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:b,s:b,s:s}", "name", src[i]->name,
 		    "type", src[i]->ops->type, "active", src[i]->active,
+		    "connecting", src[i]->active && src[i]->connecting,
 		    "state", src[i]->state[0] ? src[i]->state : src[i]->active ? "on" : "off"));
+	for (size_t i = 0; cfg != NULL && i < cfg->nsources; i++) {
+		size_t k = 0;
+		while (k < nsrc && strcmp(src[k]->name, cfg->sources[i].name) != 0)
+			k++;
+		if (k == nsrc)	/* enabled: false: never started */
+			json_array_insert_new(arr, i, json_pack("{s:s,s:s,s:b,s:b,s:s}", "name",
+			    cfg->sources[i].name, "type", cfg->sources[i].type, "active", 0,
+			    "connecting", 0, "state", "off: enabled: false"));
+	}
 	json_object_set_new(s->doc, "sources", arr);
 	json_object_set_new(s->doc, "last_error", le ? json_string(le) : json_null());
 	json_object_set_new(s->doc, "updated_at", json_integer((json_int_t)store_now_ms()));

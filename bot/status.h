@@ -26,8 +26,10 @@ void status_set_state(struct status *s, const char *state);
 void status_reloaded(struct status *s, int ok, const char *summary, const struct diag *errors,
     char **restart, size_t nrestart);
 /* Writes the file if anything changed since the last write (sources' states, the last
- * error, state, a reload) or force. No fsync: the file is a view, not a record. */
-void status_flush(struct status *s, struct source *const *src, size_t nsrc, int force);
+ * error, state, a reload) or force; cfg's sources that were never started (enabled:
+ * false) are listed as off. No fsync: the file is a view, not a record. */
+void status_flush(struct status *s, struct source *const *src, size_t nsrc,
+    const struct config *cfg, int force);
 /* At a clean exit: the file goes. */
 void status_remove(struct status *s);
 

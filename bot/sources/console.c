@@ -650,7 +650,7 @@ console_close(struct console *c)
 	if (!c->open)
 		return;
 	c->open = 0;	/* input only: replies still print until the source is stopped */
-	source_set_state(&c->base, "input ended; replies still print");
+	source_set_state(&c->base, 0, "input ended; replies still print");
 	if (c->mode == M_EDIT) {
 		HistEvent ev;
 		el_set(c->el, EL_UNBUFFERED, 0);	/* the terminal as it was */
@@ -739,7 +739,7 @@ console_start(struct source *s, struct ack_err *err)
 	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
 
 	if (tty && !foreground_tty()) {
-		source_set_state(s, "off: ackbot runs in the background");
+		source_set_state(s, 0, "off: ackbot runs in the background");
 		if (c->force)
 			log_warn("console", "off", "reason=%s", log_q("ackbot runs in the background: "
 			    "the console needs the foreground (started with '&'?)"));
@@ -749,7 +749,7 @@ console_start(struct source *s, struct ack_err *err)
 		return 0;
 	}
 	if (!tty && !c->force) {
-		source_set_state(s, "off: stdin is not a terminal");
+		source_set_state(s, 0, "off: stdin is not a terminal");
 		log_info("console", "off", "reason=%s", log_q("stdin is not a terminal (enabled: auto)"));
 		return 0;
 	}
@@ -768,7 +768,7 @@ console_start(struct source *s, struct ack_err *err)
 		if ((rc = edit_start(c, loop, err)) != 0)
 			return rc;
 		s->active = 1;
-		source_set_state(s, "reading the terminal");
+		source_set_state(s, 0, "reading the terminal");
 		fputs("\r\033[K", stdout);
 		banner(c);
 		el_set(c->el, EL_REFRESH);
@@ -778,7 +778,7 @@ console_start(struct source *s, struct ack_err *err)
 		c->mode = M_FILE;
 		c->open = 1;
 		s->active = 1;
-		source_set_state(s, "reading stdin (a file)");
+		source_set_state(s, 0, "reading stdin (a file)");
 		file_read(c);
 		return 0;
 	}
@@ -801,7 +801,7 @@ console_start(struct source *s, struct ack_err *err)
 		return ack_fail(err, ACK_EIO, "console: cannot read stdin: %s", uv_strerror(rc));
 	}
 	s->active = 1;
-	source_set_state(s, "reading stdin");
+	source_set_state(s, 0, "reading stdin");
 	return 0;
 }
 

@@ -187,7 +187,7 @@ retry_in(struct mastodon *m, const char *why, int64_t d)
 		return;
 	log_warn("mastodon", "retry", "source=%s why=%s retry_ms=%lld", log_q(m->base.name),
 	    log_q(why), (long long)d);
-	source_set_state(&m->base, "reconnecting in %llds: %.150s", (long long)(d + 999) / 1000, why);
+	source_set_state(&m->base, 1, "reconnecting in %llds: %.150s", (long long)(d + 999) / 1000, why);
 	uv_timer_start(m->timer, timer_cb, (uint64_t)d, 0);
 }
 
@@ -466,7 +466,7 @@ on_open(void *arg)
 	m->connected = 1;
 	m->attempts = 0;
 	log_info("mastodon", "streaming", "source=%s", log_q(m->base.name));
-	source_set_state(&m->base, "streaming");
+	source_set_state(&m->base, 0, "streaming");
 	/* events sent while we were away are never resent on the stream: fetch them; the
 	 * store's uniqueness makes the overlap with the stream harmless */
 	start_backfill(m, 1);
@@ -796,7 +796,7 @@ mastodon_start(struct source *s, struct ack_err *err)
 	struct mastodon *m = (struct mastodon *)s;
 
 	if (m->base_url == NULL || m->auth == NULL) {
-		source_set_state(s, "off: %s", m->base_url == NULL ? "no base_url" : "no token");
+		source_set_state(s, 0, "off: %s", m->base_url == NULL ? "no base_url" : "no token");
 		log_warn("mastodon", "off", "source=%s reason=%s", log_q(s->name),
 		    log_q(m->base_url == NULL ? "no base_url (set the variable named by base_url_env)" :
 		    "no token (set the variable named by token_env)"));
@@ -812,7 +812,7 @@ mastodon_start(struct source *s, struct ack_err *err)
 	uv_timer_init(s->env->loop, m->catchup);
 	m->catchup->data = m;
 	s->active = 1;
-	source_set_state(s, "connecting");
+	source_set_state(s, 1, "connecting");
 	start_verify(m);
 	return 0;
 }

@@ -332,9 +332,9 @@ webhook_start(struct source *s, struct ack_err *err)
 
 	if (!w->has_secret) {
 		if (w->secret_env_name != NULL)
-			source_set_state(s, "off: %s is unset", w->secret_env_name);
+			source_set_state(s, 0, "off: %s is unset", w->secret_env_name);
 		else
-			source_set_state(s, "off: no secret_env or secret_file configured");
+			source_set_state(s, 0, "off: no secret_env or secret_file configured");
 		if (w->secret_env_name != NULL)
 			log_warn("webhook", "off", "source=%s reason=%s hint=%s", log_q(s->name),
 			    log_q("secret environment variable is unset"),
@@ -360,7 +360,7 @@ webhook_start(struct source *s, struct ack_err *err)
 		    log_q("replies cannot be delivered and will be handed off; set reply_url or reply_url_env"));
 	log_info("webhook", "listening", "source=%s addr=%s:%d path=%s", log_q(s->name), w->host,
 	    w->port, log_q(w->path));
-	source_set_state(s, "listening on %s:%d%s%s", w->host, w->port, w->path,
+	source_set_state(s, 0, "listening on %s:%d%s%s", w->host, w->port, w->path,
 	    w->reply_url == NULL ? " (no reply_url: replies are handed off)" : "");
 	s->active = 1;
 	return 0;

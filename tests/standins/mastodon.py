@@ -250,6 +250,11 @@ class Mastodon:
                     doc = json.loads(raw or b"{}")
                     return self.answer(200, ms.mention(doc.pop("text", "@brand hello"), **doc))
                 if urllib.parse.urlparse(self.path).path == "/_control/replies":
+                    # ?wait=SECONDS: until the bot has replied at least once
+                    q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                    end = time.monotonic() + float(q.get("wait", ["0"])[0])
+                    while not ms.replies and time.monotonic() < end:
+                        time.sleep(0.05)
                     return self.answer(200, ms.replies)
                 if not self.authed():
                     return self.answer(401, {"error": "The access token is invalid"})
