@@ -402,7 +402,7 @@ parse_sources(struct ydoc *y, yaml_node_t *list, struct config *c, struct diag *
 		memset(s, 0, sizeof(*s));
 		s->line = ynode_line(e);
 		s->col = ynode_col(e);
-		s->enabled = CONF_ON;
+		s->enabled = CONF_AUTO;	/* on when it can be: a console on a terminal or a pipe */
 		s->cooldown_ms = -1;
 		tn = ymap_get(y, e, "type", NULL);
 		if (tn == NULL || ynode_str(tn) == NULL || *ynode_str(tn) == '\0') {

@@ -671,12 +671,38 @@ open_stages(struct daemon *d, struct ack_err *err)
 	return 0;
 }
 
+/* Every source is off or finished (the console's input ended) and nothing is left to do
+ * now: nothing can arrive any more, so stop (`echo "@brand thanks" | ackbot run`). */
+static void
+maybe_finished(struct daemon *d)
+{
+	struct ack_err err;
+	int64_t due = 0, now = store_now_ms();
+	int finished = 0;
+
+	if (d->draining || d->need_process || d->need_log || d->log_due ||
+	    sender_in_flight(d->sender) > 0 || !inbox_idle(d->inbox))
+		return;
+	for (size_t i = 0; i < d->nsrc; i++) {
+		if (d->src[i]->active && !d->src[i]->finished)
+			return;
+		finished |= d->src[i]->finished;
+	}
+	ack_err_clear(&err);
+	if (!finished || d->store->ops->reply_next_due(d->store, now, &due, &err) != 0 ||
+	    (due != 0 && due <= now + 1000))
+		return;
+	log_info("main", "input_ended", "reason=%s", log_q("no source takes mentions any more"));
+	daemon_stop(d);
+}
+
 static void
 status_timer_cb(uv_timer_t *t)
 {
 	struct daemon *d = t->data;
 
 	status_flush(d->status, d->src, d->nsrc, d->cfg, 0);
+	maybe_finished(d);
 }
 
 static void
@@ -743,6 +769,31 @@ close_all(struct daemon *d)
 	handoff_log_close(d->hlog);
 }
 
+/* Not one source on: the daemon would never receive a mention. Says why, per source. */
+static int
+no_source_on(struct daemon *d)
+{
+	char why[1500];
+	size_t o = 0;
+
+	for (size_t i = 0; i < d->nsrc; i++)
+		if (d->src[i]->active)
+			return 0;
+	why[0] = '\0';
+	for (size_t i = 0; i < d->nsrc && o < sizeof(why); i++)
+		o += (size_t)snprintf(why + o, sizeof(why) - o, "%s%s (%s)", i ? "; " : "",
+		    d->src[i]->name, d->src[i]->state[0] ? d->src[i]->state : "off");
+	for (size_t i = 0; i < d->cfg->nsources && o < sizeof(why); i++)
+		if (d->cfg->sources[i].enabled == CONF_OFF)
+			o += (size_t)snprintf(why + o, sizeof(why) - o, "%s%s (enabled: false)",
+			    o ? "; " : "", d->cfg->sources[i].name);
+	log_error("main", "start_failed", "error=%s sources=%s hint=%s",
+	    log_q("no source is on: ackbot would never receive a mention"), log_q(why),
+	    log_q("give a source what it needs (the webhook its secret, Mastodon its URL and "
+	    "token), or pipe mentions into the console: echo '@brand thanks' | ackbot run"));
+	return -1;
+}
+
 /* On the loop: the stages, the sources, the admin listener, then the resume of whatever the
  * last run left (unfinished mentions, unlogged handoffs, pending replies). Returns 0, or -1
  * after logging why (the caller closes what was opened). */
@@ -768,6 +819,8 @@ start_loop_side(struct daemon *d, struct diag *dg)
 			return -1;
 		}
 	}
+	if (no_source_on(d) != 0)
+		return -1;
 	d->admin.st = d->store;
 	if (d->cfg->admin_host != NULL &&
 	    admin_listen(&d->admin, d->http, d->cfg->admin_host, d->cfg->admin_port, &err) != 0) {

@@ -94,6 +94,8 @@ struct source {
 	struct source_send *sends;	/* deliveries in flight */
 	char    state[200];		/* what it is doing, in words, for `ackbot status` */
 	int     connecting;		/* on, but not taking mentions yet (`status --wait` waits) */
+	int     finished;		/* takes no more mentions (the console's input ended); the
+				 * daemon stops once every source is off or finished */
 };
 
 /* Sets s->state ("streaming", "off: ...") and whether it is still connecting; bumps

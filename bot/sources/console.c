@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,8 +376,9 @@ input_ended(struct console *c, int why)
 		submit(c, c->line, c->len);
 	}
 	console_close(c);
+	c->base.finished = 1;
 	if (why == UV_EOF)
-		printf("\n(end of input: replies still print here; ackbot runs until stopped)\n");
+		printf("\n(end of input: the replies to these lines still print here)\n");
 	else
 		printf("\n(console closed: %s)\n", uv_strerror(why));
 	fflush(stdout);
@@ -708,6 +710,16 @@ console_configure(struct source **out, const struct source_env *env, struct sour
 
 /* On a terminal only in the foreground: started with '&', ackbot must never read it (the
  * shell would stop the job) nor draw on it. */
+/* stdin is a pipe or a regular file: `echo "@brand thanks" | ackbot run`, `< mentions.txt`.
+ * /dev/null (a daemon's stdin) and sockets are not. */
+static int
+piped(void)
+{
+	struct stat st;
+
+	return fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode));
+}
+
 static int
 foreground_tty(void)
 {
@@ -748,9 +760,10 @@ console_start(struct source *s, struct ack_err *err)
 			    "(enabled: auto); the console needs the foreground"));
 		return 0;
 	}
-	if (!tty && !c->force) {
-		source_set_state(s, 0, "off: stdin is not a terminal");
-		log_info("console", "off", "reason=%s", log_q("stdin is not a terminal (enabled: auto)"));
+	if (!tty && !c->force && !piped()) {
+		source_set_state(s, 0, "off: stdin is not a terminal, a pipe or a file");
+		log_info("console", "off", "reason=%s", log_q("stdin is not a terminal, a pipe or a "
+		    "file (enabled: auto)"));
 		return 0;
 	}
 	c->boot = (long long)store_now_ms();

@@ -217,7 +217,7 @@ def test_store_errors_in_words(ctx):
     r = run("handoff", "show", "-c", cfg, "T-NONE")
     assert "no store at" in r.stderr and "start the daemon once" in r.stderr, r.stderr
     db = os.path.join(data, "ackbot.db")
-    p = subprocess.Popen([binary(), "run", "-c", cfg], stdin=subprocess.DEVNULL,
+    p = subprocess.Popen([binary(), "run", "-c", cfg], stdin=subprocess.PIPE,   # console on
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env_for_tests())
     def ready():
         try:
@@ -246,32 +246,52 @@ def test_store_errors_in_words(ctx):
 
 
 def test_console_reads_a_file_or_dev_null_as_stdin(ctx):
-    """enabled: on with stdin /dev/null once aborted in libuv (exit 134); a file gives its lines."""
+    """enabled: on with stdin /dev/null once aborted in libuv (exit 134); a file gives its
+    lines. Once the input has ended and no other source is on, ackbot stops by itself."""
     cfg = base(ctx, extra=f"data_dir: data\nadmin: {{listen: 127.0.0.1:{ctx.port}}}\n",
                sources="sources: [{type: console, enabled: on, cooldown: 0s}]\n")
     with open(os.devnull) as dn:
-        p = subprocess.Popen([binary(), "run", "-c", cfg], stdin=dn, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env_for_tests())
-        try:
-            out, err = p.communicate(timeout=3 * SLOW)
-            assert False, f"exited early: {p.returncode}\n{err}"
-        except subprocess.TimeoutExpired:
-            p.terminate()
-            out, err = p.communicate(timeout=20 * SLOW)
-    assert p.returncode == 0, (p.returncode, err)
-    assert "end of input" in out
+        r = subprocess.run([binary(), "run", "-c", cfg], stdin=dn, capture_output=True,
+                           text=True, env=env_for_tests(), timeout=20 * SLOW)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    assert "end of input" in r.stdout and "event=input_ended" in r.stderr, r.stderr
     inp = write(os.path.join(ctx.dir, "in.txt"),
                 "@brand thanks a lot\n\n@brand thanks again, no newline at the end")
     with open(inp) as f:
-        p = subprocess.Popen([binary(), "run", "-c", cfg], stdin=f, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env_for_tests())
-        try:
-            p.communicate(timeout=3 * SLOW)
-        except subprocess.TimeoutExpired:
-            p.terminate()
-            out, err = p.communicate(timeout=20 * SLOW)
-    assert p.returncode == 0, err
-    assert out.count("thank you @") == 2, out
+        r = subprocess.run([binary(), "run", "-c", cfg], stdin=f, capture_output=True,
+                           text=True, env=env_for_tests(), timeout=20 * SLOW)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("thank you @") == 2, r.stdout
+
+
+def test_piped_mentions_are_answered_then_ackbot_exits(ctx):
+    """`echo "@brand thanks" | ackbot run` once idled forever without a word: the console
+    (enabled: auto) was off for a pipe, and so was every other source."""
+    cfg = base(ctx, extra=f"data_dir: data\nadmin: {{listen: 127.0.0.1:{ctx.port}}}\n",
+               sources="sources: [{type: console, cooldown: 0s}, {type: webhook, "
+                       "listen: '127.0.0.1:1', secret_env: NOT_SET_ANYWHERE}]\n")
+    r = run("run", "-c", cfg, input="@brand thanks so much\n@brand thanks again\n", timeout=20)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("[thanks] thank you @") == 2, r.stdout
+    # the replies are recorded as sent, not left pending for a next start
+    import sqlite3
+    con = sqlite3.connect(os.path.join(ctx.dir, "data", "ackbot.db"))
+    assert con.execute("SELECT state, count(*) FROM replies GROUP BY state").fetchall() == [(1, 2)]
+    con.close()
+
+
+def test_no_source_on_is_a_failed_start_that_says_why(ctx):
+    cfg = base(ctx, extra=f"data_dir: data\nadmin: {{listen: 127.0.0.1:{ctx.port}}}\n",
+               sources="sources: [{type: console}, {type: webhook, listen: '127.0.0.1:1', "
+                       "secret_env: NOT_SET_ANYWHERE}, {type: console, name: off_one, "
+                       "enabled: false}]\n")
+    with open(os.devnull) as dn:
+        r = run("run", "-c", cfg, stdin=dn, timeout=20)
+    assert r.returncode == 3, r.stderr
+    expect(r.stderr, 'error="no source is on: ackbot would never receive a mention"',
+           'sources="console (off: stdin is not a terminal, a pipe or a file); webhook (off: '
+           'NOT_SET_ANYWHERE is unset); off_one (enabled: false)"',
+           "hint=\"give a source what it needs")
 
 
 def test_intents_test_says_how_patterns_are_numbered(ctx):
