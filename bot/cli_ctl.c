@@ -21,44 +21,93 @@
 #define EXIT_NOT_RUNNING 3
 
 struct daemon_view {
-	struct config *cfg;
-	char pidfile[4200];
-	long pid;		/* the lock's holder; 0: no daemon */
-	json_t *st;		/* its status file, when it is that daemon's; may be NULL */
+	struct config *cfg;	/* NULL with --data-dir */
+	char data_dir[4096], db_path[4200], pidfile[4200];
+	int64_t drain_ms;
+	int held;		/* a process holds the data directory's lock: a daemon runs */
+	long pid;		/* whom to signal: the lock holder, else the pid file's (0: ?) */
+	json_t *st;		/* its status file, when it is this run's; may be NULL */
 };
 
+static const char hint_data_dir[] =
+    "  hint: --data-dir DIR reaches the daemon running on DIR whatever the configuration "
+    "says now\n";
+
 static int
-view_load(const char *config, struct daemon_view *v)
+view_load(const char *config, const char *data_dir, struct daemon_view *v)
 {
 	struct diag d;
 
 	memset(v, 0, sizeof(*v));
-	diag_init(&d);
-	v->cfg = config_load(config, &d);
-	if (v->cfg == NULL) {
-		diag_print(&d, stderr);
+	v->drain_ms = 4000;
+	if (data_dir != NULL) {
+		snprintf(v->data_dir, sizeof(v->data_dir), "%s", data_dir);
+		snprintf(v->db_path, sizeof(v->db_path), "%s/ackbot.db", data_dir);
+	} else {
+		diag_init(&d);
+		v->cfg = config_load(config, &d);
+		if (v->cfg == NULL) {
+			diag_print(&d, stderr);
+			diag_free(&d);
+			fputs(hint_data_dir, stderr);
+			return 1;
+		}
 		diag_free(&d);
-		return 1;
+		snprintf(v->data_dir, sizeof(v->data_dir), "%s", v->cfg->data_dir);
+		snprintf(v->db_path, sizeof(v->db_path), "%s", v->cfg->db_path);
+		v->drain_ms = v->cfg->drain_ms;
 	}
-	diag_free(&d);
-	snprintf(v->pidfile, sizeof(v->pidfile), "%s/ackbot.pid", v->cfg->data_dir);
+	snprintf(v->pidfile, sizeof(v->pidfile), "%s/ackbot.pid", v->data_dir);
 	return 0;
+}
+
+/* The pid file's pid and boot id ("PID\nboot=HEX\n"). */
+static void
+read_pidfile(const char *path, long *pid, char *boot, size_t bootlen)
+{
+	char buf[128] = "", *b;
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	*pid = 0;
+	boot[0] = '\0';
+	if (f == NULL)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	*pid = strtol(buf, NULL, 10);
+	if ((b = strstr(buf, "boot=")) != NULL) {
+		b += 5;
+		snprintf(boot, bootlen, "%.*s", (int)strcspn(b, "\n"), b);
+	}
 }
 
 /* Who runs now, and what it says; 0, or -1 when the lock table cannot be read. */
 static int
 view_refresh(struct daemon_view *v)
 {
+	char boot[40];
+	long lock_pid, file_pid;
+	const char *sb;
+
 	json_decref(v->st);
 	v->st = NULL;
-	if ((v->pid = status_lock_holder(v->pidfile)) < 0) {
-		fprintf(stderr, "ackbot: cannot tell whether a daemon runs on %s: %s\n",
-		    v->cfg->data_dir, strerror(errno));
+	v->pid = 0;
+	if ((v->held = status_lock_holder(v->pidfile, &lock_pid)) < 0) {
+		fprintf(stderr, "ackbot: cannot tell whether a daemon runs on %s: %s\n", v->data_dir,
+		    strerror(errno));
 		return -1;
 	}
-	if (v->pid > 0 && (v->st = status_read(v->cfg->data_dir)) != NULL &&
-	    json_integer_value(json_object_get(v->st, "pid")) != v->pid) {
-		json_decref(v->st);	/* an older daemon's, or not written yet */
+	if (!v->held)
+		return 0;
+	read_pidfile(v->pidfile, &file_pid, boot, sizeof(boot));
+	v->pid = lock_pid > 0 ? lock_pid : file_pid;
+	/* only this run's file: one left by a run killed with -9 may carry the same pid */
+	if ((v->st = status_read(v->data_dir)) != NULL &&
+	    ((sb = json_string_value(json_object_get(v->st, "boot"))) == NULL || boot[0] == '\0' ||
+	    strcmp(sb, boot) != 0)) {
+		json_decref(v->st);
 		v->st = NULL;
 	}
 	return 0;
@@ -76,7 +125,7 @@ state_of(const struct daemon_view *v)
 {
 	const char *s = v->st ? json_string_value(json_object_get(v->st, "state")) : NULL;
 
-	return v->pid <= 0 ? "stopped" : s ? s : "starting";
+	return !v->held ? "stopped" : s ? s : "starting";
 }
 
 static void
@@ -113,7 +162,7 @@ struct backlog {
 };
 
 static int
-backlog_read(const struct config *c, struct backlog *b, char *why, size_t whylen)
+backlog_read(const char *db_path, struct backlog *b, char *why, size_t whylen)
 {
 	struct store *st = NULL;
 	struct ack_err err;
@@ -122,12 +171,12 @@ backlog_read(const struct config *c, struct backlog *b, char *why, size_t whylen
 	int rc;
 
 	memset(b, 0, sizeof(*b));
-	if (access(c->db_path, F_OK) != 0) {
+	if (access(db_path, F_OK) != 0) {
 		snprintf(why, whylen, "no store yet");
 		return -1;
 	}
 	ack_err_clear(&err);
-	if (store_open(&st, c->db_path, 1, &err) != 0) {
+	if (store_open(&st, db_path, 1, &err) != 0) {
 		snprintf(why, whylen, "%s", err.msg);
 		return -1;
 	}
@@ -207,13 +256,16 @@ status_text(const struct daemon_view *v, const struct backlog *b, int have_b, co
 	char age[40];
 	int64_t now = store_now_ms();
 
-	if (v->pid > 0) {
+	if (v->held) {
 		int64_t started = v->st ? json_integer_value(json_object_get(v->st, "started_at")) : 0;
+		char pid[32] = "unknown (another pid namespace)";
+		if (v->pid > 0)
+			snprintf(pid, sizeof(pid), "%ld", v->pid);
 		fmt_age(started ? now - started : 0, age, sizeof(age));
-		printf("ackbot is %s: pid %ld%s%s, data_dir %s\n", state_of(v), v->pid,
-		    started ? ", up " : "", started ? age : "", v->cfg->data_dir);
+		printf("ackbot is %s: pid %s%s%s, data_dir %s\n", state_of(v), pid,
+		    started ? ", up " : "", started ? age : "", v->data_dir);
 	} else
-		printf("ackbot is not running on data_dir %s\n", v->cfg->data_dir);
+		printf("ackbot is not running on data_dir %s\n", v->data_dir);
 	if (have_b) {
 		printf("  mentions waiting for a decision: %lld\n", (long long)b->mentions);
 		printf("  replies pending: %lld", (long long)b->replies);
@@ -243,18 +295,21 @@ status_text(const struct daemon_view *v, const struct backlog *b, int have_b, co
 }
 
 static void
-status_json(const struct daemon_view *v, const struct backlog *b, int have_b)
+status_json(const struct daemon_view *v, const struct backlog *b, int have_b, const char *why)
 {
-	json_t *o = json_pack("{s:s,s:I,s:s,s:s}", "state", state_of(v), "pid", (json_int_t)v->pid,
-	    "data_dir", v->cfg->data_dir, "config", v->cfg->path);
+	json_t *o = json_pack("{s:s,s:I,s:s,s:s?}", "state", state_of(v), "pid", (json_int_t)v->pid,
+	    "data_dir", v->data_dir, "config", v->cfg ? v->cfg->path : NULL);
 	char *t;
 
 	if (have_b)
 		json_object_set_new(o, "store", json_pack("{s:I,s:I,s:I,s:I}", "mentions_waiting",
 		    (json_int_t)b->mentions, "replies_pending", (json_int_t)b->replies,
 		    "next_attempt_at", (json_int_t)b->due_ms, "tickets_open", (json_int_t)b->open));
+	else
+		json_object_set_new(o, "store_error", json_string(why));
 	if (v->st != NULL) {
-		const char *keys[] = { "started_at", "version", "sources", "last_error", "reload", NULL };
+		const char *keys[] = { "started_at", "boot", "version", "sources", "last_error",
+			"reload", NULL };
 		for (int i = 0; keys[i]; i++)
 			json_object_set(o, keys[i], json_object_get(v->st, keys[i]));
 	}
@@ -266,7 +321,7 @@ status_json(const struct daemon_view *v, const struct backlog *b, int have_b)
 }
 
 static const char usage_status[] =
-    "usage: ackbot status [-c FILE] [--json] [--wait] [--timeout DURATION]\n"
+    "usage: ackbot status [-c FILE | --data-dir DIR] [--json] [--wait] [--timeout DURATION]\n"
     "Is a daemon running on this configuration's data directory (its pid, how long), what\n"
     "waits in its store (mentions not decided yet, replies pending, open tickets), each\n"
     "source's state, the last error and the last reload. Safe at any time.\n"
@@ -275,14 +330,15 @@ static const char usage_status[] =
     "                    that is on connected, every mention decided, no reply due or in\n"
     "                    flight (for scripts)\n"
     "  --timeout D       how long --wait waits (default 30s)\n"
+    "  --data-dir DIR    the daemon running on DIR, whatever the configuration says\n"
     "Exit 0 when a daemon runs (with --wait: and caught up), 1 when --wait timed out,\n"
     "3 when no daemon runs.\n";
 
 int
 cmd_status(int argc, char **argv)
 {
-	static const char *const flags[] = { "json", "wait", "timeout=", NULL };
-	const char *config, *vals[3];
+	static const char *const flags[] = { "json", "wait", "timeout=", "data-dir=", NULL };
+	const char *config, *vals[4];
 	struct daemon_view v;
 	struct backlog b;
 	char why[300] = "";
@@ -296,7 +352,7 @@ cmd_status(int argc, char **argv)
 	if (vals[2] != NULL && conf_parse_duration_ms(vals[2], &timeout) != 0)
 		return cli_usage_error(usage_status, "invalid --timeout '%s' (a duration: 10s, 2m)",
 		    vals[2]);
-	if (view_load(config, &v) != 0)
+	if (view_load(config, vals[3], &v) != 0)
 		return 1;
 	end = store_now_ms() + timeout;
 	for (;;) {
@@ -304,10 +360,10 @@ cmd_status(int argc, char **argv)
 			view_free(&v);
 			return 1;
 		}
-		have_b = backlog_read(v.cfg, &b, why, sizeof(why)) == 0;
+		have_b = backlog_read(v.db_path, &b, why, sizeof(why)) == 0;
 		if (!vals[1])
 			break;
-		if (v.pid > 0 && strcmp(state_of(&v), "running") == 0 && have_b &&
+		if (v.held && strcmp(state_of(&v), "running") == 0 && have_b &&
 		    source_connecting(&v) == NULL && caught_up(&b, store_now_ms()))
 			break;
 		if (store_now_ms() >= end) {
@@ -317,16 +373,16 @@ cmd_status(int argc, char **argv)
 		usleep(100 * 1000);
 	}
 	if (vals[0])
-		status_json(&v, &b, have_b);
+		status_json(&v, &b, have_b, why);
 	else
 		status_text(&v, &b, have_b, why);
 	if (timed_out)
 		fprintf(stderr, "ackbot: --wait timed out after %s: %s%s\n", vals[2] ? vals[2] : "30s",
-		    v.pid <= 0 ? "no daemon runs (ackbot run)" : strcmp(state_of(&v), "running") != 0 ?
+		    !v.held ? "no daemon runs (ackbot run)" : strcmp(state_of(&v), "running") != 0 ?
 		    "the daemon has not finished starting" : source_connecting(&v) ?
 		    "a source is still connecting: " : "it has not caught up yet",
-		    v.pid > 0 && v.st && source_connecting(&v) ? source_connecting(&v) : "");
-	rc = v.pid <= 0 ? EXIT_NOT_RUNNING : timed_out ? 1 : 0;
+		    v.held && v.st && source_connecting(&v) ? source_connecting(&v) : "");
+	rc = !v.held ? EXIT_NOT_RUNNING : timed_out ? 1 : 0;
 	view_free(&v);
 	return rc;
 }
@@ -334,7 +390,7 @@ cmd_status(int argc, char **argv)
 /* ---- reload ---- */
 
 static const char usage_reload[] =
-    "usage: ackbot reload [-c FILE] [--timeout DURATION]\n"
+    "usage: ackbot reload [-c FILE | --data-dir DIR] [--timeout DURATION]\n"
     "Tells the daemon running on this configuration's data directory to reload its\n"
     "configuration and intents (SIGHUP) and reports the outcome: ok, or the errors with\n"
     "file:line:column and hints (the daemon then keeps the set it had), and the settings\n"
@@ -353,6 +409,11 @@ reload_seq(const struct daemon_view *v)
 static int
 signal_daemon(const struct daemon_view *v, int sig)
 {
+	if (v->pid <= 0) {
+		fprintf(stderr, "ackbot: a daemon runs on %s but its pid is unknown here (another pid "
+		    "namespace?)\n  hint: signal it from where it runs\n", v->data_dir);
+		return -1;
+	}
 	if (kill((pid_t)v->pid, sig) == 0)
 		return 0;
 	fprintf(stderr, "ackbot: cannot signal pid %ld: %s\n  hint: %s\n", v->pid, strerror(errno),
@@ -364,10 +425,11 @@ signal_daemon(const struct daemon_view *v, int sig)
 int
 cmd_reload(int argc, char **argv)
 {
-	static const char *const flags[] = { "timeout=", NULL };
-	const char *config, *vals[1];
+	static const char *const flags[] = { "timeout=", "data-dir=", NULL };
+	const char *config, *vals[2];
 	struct daemon_view v;
 	json_int_t seq;
+	long pid;
 	int64_t timeout = 15000, end;
 	int first, rc;
 
@@ -377,18 +439,24 @@ cmd_reload(int argc, char **argv)
 		return cli_usage_error(usage_reload, "unexpected argument '%s'", argv[first]);
 	if (vals[0] != NULL && conf_parse_duration_ms(vals[0], &timeout) != 0)
 		return cli_usage_error(usage_reload, "invalid --timeout '%s'", vals[0]);
-	if (view_load(config, &v) != 0)
+	if (view_load(config, vals[1], &v) != 0) {
+		fprintf(stderr, "ackbot: not reloaded: fix the configuration first (the daemon keeps "
+		    "the one it has)\n");
 		return 1;
+	}
 	if (view_refresh(&v) != 0) {
 		view_free(&v);
 		return 1;
 	}
-	if (v.pid <= 0) {
+	if (!v.held) {
 		fprintf(stderr, "ackbot: no daemon runs on data_dir %s: nothing to reload\n"
-		    "  hint: start it with ackbot run -c %s\n", v.cfg->data_dir, config);
+		    "  hint: start it with ackbot run -c %s%s\n", v.data_dir, config,
+		    vals[1] ? "" : " (or, if it runs on another data_dir, reach it with --data-dir)");
 		view_free(&v);
 		return EXIT_NOT_RUNNING;
 	}
+	pid = v.pid;
+	/* a starting daemon handles the signal once it is up (it blocks it until then) */
 	seq = reload_seq(&v);
 	if (signal_daemon(&v, SIGHUP) != 0) {
 		view_free(&v);
@@ -431,11 +499,15 @@ cmd_reload(int argc, char **argv)
 			view_free(&v);
 			return ok ? 0 : 1;
 		}
-		if (v.pid <= 0)
-			break;
+		if (!v.held || (v.pid > 0 && v.pid != pid)) {
+			fprintf(stderr, "ackbot: the daemon (pid %ld) exited before answering\n"
+			    "  hint: see its log\n", pid);
+			view_free(&v);
+			return 1;
+		}
 	}
 	fprintf(stderr, "ackbot: no answer from the daemon (pid %ld) within %lld ms\n"
-	    "  hint: see its log; ackbot status shows its state\n", v.pid, (long long)timeout);
+	    "  hint: see its log; ackbot status shows its state\n", pid, (long long)timeout);
 	view_free(&v);
 	return 1;
 }
@@ -443,7 +515,7 @@ cmd_reload(int argc, char **argv)
 /* ---- stop ---- */
 
 static const char usage_stop[] =
-    "usage: ackbot stop [-c FILE] [--timeout DURATION]\n"
+    "usage: ackbot stop [-c FILE | --data-dir DIR] [--timeout DURATION]\n"
     "Stops the daemon running on this configuration's data directory (SIGTERM: it drains,\n"
     "replies in flight finish) and waits until it has exited (default: the drain time\n"
     "plus 10s). Exit 0 once it is stopped or when none was running, 1 when it is still\n"
@@ -452,8 +524,8 @@ static const char usage_stop[] =
 int
 cmd_stop(int argc, char **argv)
 {
-	static const char *const flags[] = { "timeout=", NULL };
-	const char *config, *vals[1];
+	static const char *const flags[] = { "timeout=", "data-dir=", NULL };
+	const char *config, *vals[2];
 	struct daemon_view v;
 	int64_t timeout, end;
 	long pid;
@@ -463,9 +535,9 @@ cmd_stop(int argc, char **argv)
 		return rc;
 	if (first < argc)
 		return cli_usage_error(usage_stop, "unexpected argument '%s'", argv[first]);
-	if (view_load(config, &v) != 0)
+	if (view_load(config, vals[1], &v) != 0)
 		return 1;
-	timeout = v.cfg->drain_ms + 10000;
+	timeout = v.drain_ms + 10000;
 	if (vals[0] != NULL && conf_parse_duration_ms(vals[0], &timeout) != 0) {
 		view_free(&v);
 		return cli_usage_error(usage_stop, "invalid --timeout '%s'", vals[0]);
@@ -474,11 +546,12 @@ cmd_stop(int argc, char **argv)
 		view_free(&v);
 		return 1;
 	}
-	if ((pid = v.pid) <= 0) {
-		printf("ackbot is not running on data_dir %s\n", v.cfg->data_dir);
+	if (!v.held) {
+		printf("ackbot is not running on data_dir %s\n", v.data_dir);
 		view_free(&v);
 		return 0;
 	}
+	pid = v.pid;
 	if (signal_daemon(&v, SIGTERM) != 0) {
 		view_free(&v);
 		return 1;
@@ -487,7 +560,7 @@ cmd_stop(int argc, char **argv)
 	while (store_now_ms() < end) {
 		if (view_refresh(&v) != 0)
 			break;
-		if (v.pid != pid) {
+		if (!v.held || (v.pid > 0 && v.pid != pid)) {	/* gone (maybe restarted since) */
 			printf("stopped (pid %ld)\n", pid);
 			view_free(&v);
 			return 0;

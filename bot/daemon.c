@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +73,8 @@ struct daemon {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t status_timer;
 	struct status *status;	/* data_dir/ackbot.status, for `ackbot status` and `reload` */
+	char boot_id[17];	/* this run, in the pid file and the status file */
+	struct config *boot_cfg;	/* as started: what a reload cannot change is compared to it */
 
 	int need_process, need_log, log_due, retry_wait;
 	int draining, closed;
@@ -425,7 +428,7 @@ reload(struct daemon *d)
 	}
 	/* sources keep their listeners: their keys take effect at the next start */
 	old = d->cfg;
-	nrestart = status_restart_needed(old, nc, &restart);
+	nrestart = status_restart_needed(d->status, d->boot_cfg ? d->boot_cfg : old, nc, &restart);
 	for (size_t i = 0; i < nrestart; i++)
 		log_warn("main", "reload_needs_restart", "setting=%s", log_q(restart[i]));
 	intents_free(d->intents);
@@ -433,7 +436,10 @@ reload(struct daemon *d)
 	d->cfg = nc;
 	sender_set_config(d->sender, nc);
 	set_log_level(d, nc);
-	config_free(old);
+	if (d->boot_cfg == NULL)
+		d->boot_cfg = old;	/* kept: what the sources and listeners run with */
+	else
+		config_free(old);
 	log_info("main", "reload", "ok=1 intents=%zu model=%s needs_restart=%zu", d->intents->n,
 	    d->intents->guard ? guard_model_version(d->intents->guard) : "-", nrestart);
 	snprintf(summary, sizeof(summary), "%zu intents, model %s", d->intents->n,
@@ -522,10 +528,24 @@ mkdir_p(const char *path)
 
 /* One daemon per data directory: an exclusive lock on DIR/ackbot.pid, held while it runs
  * (the kernel drops it when the process dies, kill -9 included). */
-static int
-lock_dir(const char *dir, int *out)
+/* 16 hex digits from the kernel's random source (the time and pid when it fails). */
+static void
+boot_id(char out[17])
 {
-	char path[4200], pid[32] = "";
+	unsigned char b[8];
+	uint64_t v = 0;
+
+	if (getrandom(b, sizeof(b), 0) == (ssize_t)sizeof(b))
+		memcpy(&v, b, sizeof(v));
+	else
+		v = (uint64_t)store_now_ms() * 1000003u ^ (uint64_t)getpid();
+	snprintf(out, 17, "%016llx", (unsigned long long)v);
+}
+
+static int
+lock_dir(const char *dir, const char *boot, int *out)
+{
+	char path[4200], pid[64] = "";
 	ssize_t n;
 	int fd;
 
@@ -552,7 +572,9 @@ lock_dir(const char *dir, int *out)
 		close(fd);
 		return -1;
 	}
-	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	/* the pid, and this run's id: `ackbot status` trusts the status file only when its
+	 * boot id is this one (a pid may be reused, or be another namespace's) */
+	n = snprintf(pid, sizeof(pid), "%d\nboot=%s\n", (int)getpid(), boot);
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
 		log_warn("main", "pid_file", "path=%s error=%s", log_q(path), log_q(strerror(errno)));
 	*out = fd;
@@ -568,7 +590,7 @@ lock_data_dir(struct daemon *d)
 	const char *slash = strrchr(d->cfg->db_path, '/');
 	struct stat a, b;
 
-	if (lock_dir(d->cfg->data_dir, &d->lock_fd[0]) != 0)
+	if (lock_dir(d->cfg->data_dir, d->boot_id, &d->lock_fd[0]) != 0)
 		return -1;
 	snprintf(dbdir, sizeof(dbdir), "%.*s", slash ? (int)(slash - d->cfg->db_path) : 1,
 	    slash ? d->cfg->db_path : ".");
@@ -576,7 +598,7 @@ lock_data_dir(struct daemon *d)
 		snprintf(dbdir, sizeof(dbdir), "/");
 	if (stat(dbdir, &a) == 0 && stat(d->cfg->data_dir, &b) == 0 &&
 	    (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
-		return lock_dir(dbdir, &d->lock_fd[1]);
+		return lock_dir(dbdir, d->boot_id, &d->lock_fd[1]);
 	return 0;
 }
 
@@ -844,6 +866,14 @@ daemon_run(const struct daemon_opts *o)
 
 	memset(d, 0, sizeof(*d));
 	d->lock_fd[0] = d->lock_fd[1] = -1;
+	boot_id(d->boot_id);
+	/* a stop or reload that comes while starting waits for the handlers (uv_signal) */
+	sigset_t ctl;
+	sigemptyset(&ctl);
+	sigaddset(&ctl, SIGHUP);
+	sigaddset(&ctl, SIGTERM);
+	sigaddset(&ctl, SIGINT);
+	sigprocmask(SIG_BLOCK, &ctl, NULL);
 	d->config_path = config_path;
 	d->opts = o;
 	d->admin.started_ms = store_now_ms();
@@ -874,7 +904,8 @@ daemon_run(const struct daemon_opts *o)
 	}
 	if (lock_data_dir(d) != 0)
 		goto out_cfg;
-	d->status = status_new(d->cfg, d->admin.started_ms);	/* NULL (no file) is fine */
+	d->status = status_new(d->cfg, d->admin.started_ms, d->boot_id);	/* NULL: no file */
+	status_flush(d->status, NULL, 0, d->cfg, 1);	/* "starting" */
 	/* the leases of a dead past end before the loop's short lock waits begin: a CLI command
 	 * holding the lock for a moment must not fail the start */
 	if (store_open(&d->store, d->cfg->db_path, 0, &err) != 0 ||
@@ -894,6 +925,7 @@ daemon_run(const struct daemon_opts *o)
 	mallopt(M_TRIM_THRESHOLD, 4 << 20);
 	uv_loop_init(&d->loop);
 	init_handles(d);
+	sigprocmask(SIG_UNBLOCK, &ctl, NULL);	/* one that came meanwhile is handled now */
 	if (start_loop_side(d, &dg) != 0)
 		goto out_loop;
 	log_info("main", "ready", "pid=%d intents=%zu sources=%zu admin=%s:%d", (int)getpid(),
@@ -917,8 +949,10 @@ out_store:
 		if (d->lock_fd[i] >= 0)
 			close(d->lock_fd[i]);
 out_cfg:
+	sigprocmask(SIG_UNBLOCK, &ctl, NULL);
 	intents_free(d->intents);
 	config_free(d->cfg);
+	config_free(d->boot_cfg);
 	diag_free(&dg);
 	if (code == 0)
 		log_info("main", "stopped", NULL);

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "text.h"
+
 static const char starter_config[] =
 "# ackbot configuration, written by `ackbot init`. Needs no credentials to try:\n"
 "#   ackbot check -c @DIR@/ackbot.yaml    (every problem as file:line:column, with a hint)\n"
@@ -205,9 +207,20 @@ static int
 make_dir(const char *path)
 {
 	struct stat st;
+	char parent[4200], *slash;
 
 	if (mkdir(path, 0755) == 0)
 		return 0;
+	if (errno == ENOENT) {	/* the parents first, as mkdir -p */
+		snprintf(parent, sizeof(parent), "%s", path);
+		if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+			*slash = '\0';
+			if (make_dir(parent) != 0)
+				return -1;
+			if (mkdir(path, 0755) == 0)
+				return 0;
+		}
+	}
 	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
 	fprintf(stderr, "ackbot: cannot create the directory %s: %s\n", path,
@@ -241,12 +254,16 @@ cmd_init(int argc, char **argv)
 		    argv[first + 1]);
 	dir = first < argc ? argv[first] : ".";
 	for (const char *p = dir; *p; p++)
-		if ((unsigned char)*p < 0x20)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return cli_usage_error(usage_init, "the directory's name has a control character");
+	if (!text_is_valid_utf8(dir, strlen(dir)))
+		return cli_usage_error(usage_init, "the directory's name is not UTF-8 (the "
+		    "configuration names it in a comment, and YAML is UTF-8)");
 	handle = vals[0] ? vals[0] : "brand";
 	if (handle[0] == '@')
 		handle++;
-	if (*handle == '\0' || strcspn(handle, " \t\"'#:,[]{}") != strlen(handle))
+	if (*handle == '\0' || strspn(handle, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.-") != strlen(handle))
 		return cli_usage_error(usage_init, "invalid --handle '%s' (letters, digits, _ . -)",
 		    vals[0]);
 	/* nothing is written when any file is there already */
@@ -277,11 +294,28 @@ cmd_init(int argc, char **argv)
 	}
 	if (rc != 0)
 		return 1;
+	/* the commands as a shell takes them: quoted when the name needs it */
+	char q[4300];
+	if (strspn(dir, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-") ==
+	    strlen(dir))
+		snprintf(q, sizeof(q), "%s/ackbot.yaml", dir);
+	else {
+		size_t o = 0;
+		q[o++] = '\'';
+		for (const char *p = dir; *p && o < sizeof(q) - 20; p++) {
+			if (*p == '\'') {
+				memcpy(q + o, "'\\''", 4);
+				o += 4;
+			} else
+				q[o++] = *p;
+		}
+		snprintf(q + o, sizeof(q) - o, "/ackbot.yaml'");
+	}
 	printf("wrote %s/ackbot.yaml and %zu intent files in %s/intents/\n"
 	    "next:\n"
-	    "  ackbot check -c %s/ackbot.yaml\n"
-	    "  ackbot intents verify -c %s/ackbot.yaml\n"
-	    "  ackbot run -c %s/ackbot.yaml      # then type: @%s thanks!\n",
-	    dir, NSTARTER, dir, dir, dir, dir, handle);
+	    "  ackbot check -c %s\n"
+	    "  ackbot intents verify -c %s\n"
+	    "  ackbot run -c %s      # then type: @%s thanks!\n",
+	    dir, NSTARTER, dir, q, q, q, handle);
 	return 0;
 }

@@ -58,13 +58,33 @@ answer(struct http_req *req, int status, const char *msg)
 	http_respond(req, status, "application/json", body, strlen(body));
 }
 
-/* What a terminal shows of s: control characters become spaces (a reply cannot move the
- * cursor or clear the screen). */
+/* What a terminal shows of s: control characters (C0, DEL and C1, which a terminal may
+ * read as an escape) and broken UTF-8 become spaces or '?': a reply cannot move the cursor,
+ * clear the screen or set the window title. */
 static void
 put_clean(const char *s, FILE *f)
 {
-	for (; s && *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, f);
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+
+	while (*p) {
+		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 :
+		    (*p & 0xf8) == 0xf0 ? 4 : 0, k = 1;
+		while (n > 1 && k < n && (p[k] & 0xc0) == 0x80)
+			k++;
+		if (n == 0 || k < n) {
+			fputc('?', f);
+			p++;
+		} else if (n == 1 && (*p < 0x20 || *p == 0x7f)) {
+			fputc(' ', f);
+			p++;
+		} else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+			fputc(' ', f);
+			p += 2;
+		} else {
+			fwrite(p, 1, n, f);
+			p += n;
+		}
+	}
 }
 
 static void
@@ -112,7 +132,9 @@ handle(struct http_req *req, void *arg)
 		const char *intent = json_string_value(json_object_get(o, "intent"));
 		const char *ticket = json_string_value(json_object_get(o, "ticket"));
 		const char *to = json_string_value(json_object_get(o, "in_reply_to"));
-		printf("%s[%s] ", again ? "(again, same webhook-id) " : "", intent ? intent : "reply");
+		printf("%s[", again ? "(again, same webhook-id) " : "");
+		put_clean(intent ? intent : "reply", stdout);
+		printf("] ");
 		put_clean(json_string_value(json_object_get(o, "text")), stdout);
 		printf("\n    in reply to ");
 		put_clean(to ? to : "?", stdout);

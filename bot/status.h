@@ -16,7 +16,8 @@ struct source;
 /* The daemon's side. One per daemon; everything is copied in. */
 struct status;
 
-struct status *status_new(const struct config *c, int64_t started_ms);
+/* boot: this run's id (16 hex digits), also in the pid file. */
+struct status *status_new(const struct config *c, int64_t started_ms, const char *boot);
 void status_free(struct status *s);
 /* "starting", "running", "stopping". */
 void status_set_state(struct status *s, const char *state);
@@ -35,15 +36,18 @@ void status_remove(struct status *s);
 
 /* The command line's side. */
 
-/* The pid of the process holding an flock on path, or 0 when none (not running), or -1
- * with errno when path cannot be examined. */
-long status_lock_holder(const char *path);
+/* Whether a process holds an flock on path: 1 (*pid its pid as this process sees it, 0
+ * when it is in a pid namespace not visible from here), 0 none, -1 with errno when the
+ * lock table cannot be read. */
+int status_lock_holder(const char *path, long *pid);
 /* The daemon's status file for data_dir, or NULL (with errno) when there is none. */
 json_t *status_read(const char *data_dir);
 
-/* The settings of old that a reload to nc cannot apply while running: *out gets
- * strings like "admin.listen (127.0.0.1:9090 -> 127.0.0.1:9191)"; the caller frees them
- * and the array. Returns how many. */
-size_t status_restart_needed(const struct config *old, const struct config *nc, char ***out);
+/* The settings of old (the configuration the daemon started with) that a reload to nc
+ * cannot apply while running, and the files its sources read at start (s: NULL-safe)
+ * whose content changed: *out gets strings like "admin.listen (127.0.0.1:9090 ->
+ * 127.0.0.1:9191)"; the caller frees them and the array. Returns how many. */
+size_t status_restart_needed(const struct status *s, const struct config *old,
+    const struct config *nc, char ***out);
 
 #endif

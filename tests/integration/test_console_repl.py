@@ -125,7 +125,7 @@ def test_background_daemon_never_touches_the_terminal(ctx):
         pidfile = os.path.join(ctx.data, "ackbot.pid")
         while time.monotonic() < end and not (os.path.exists(pidfile) and open(pidfile).read().strip()):
             t.read(0.05)
-        pid = int(open(pidfile).read())
+        pid = int(open(pidfile).read().split()[0])
         t.expect("event=ready", 10 * daemon.SLOW)
         assert "the console needs the foreground" in t.plain(), t.plain()
         with open(f"/proc/{pid}/stat") as f:

@@ -230,7 +230,7 @@ def start_receiver(ctx, port, env=None, *extra):
 def test_receiver_verifies_and_prints(ctx):
     port = free_port()
     p = start_receiver(ctx, port)
-    body = json.dumps({"in_reply_to": "m-1", "text": "hi @ana \x1b[2J & \"quoted\"",
+    body = json.dumps({"in_reply_to": "m-1", "text": "hi @ana \x1b[2J & \"quoted\"\u009b",
                        "intent": "greeting", "ticket": "T-ABC123",
                        "author": {"id": "42", "handle": "ana"}}).encode()
     h = {"content-type": "application/json", **webhooks.sign(SECRET, "ack_1", body)}
@@ -249,15 +249,20 @@ def test_receiver_verifies_and_prints(ctx):
     assert st == 400
     st, _ = ctx.raw("POST", "/elsewhere", body, h, port=port)
     assert st == 404
+    # nor through the intent
+    evil = json.dumps({"in_reply_to": "m-2", "text": "x", "intent": "x\x1b]0;pwned\x07"}).encode()
+    h3 = {"content-type": "application/json", **webhooks.sign(SECRET, "ack_9", evil)}
+    assert ctx.raw("POST", "/replies", evil, h3, port=port)[0] == 200
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=10 * SLOW)
     assert p.returncode == 0, err
-    assert "[greeting] hi @ana  [2J & \"quoted\"\n    in reply to m-1, ticket T-ABC123, webhook-id ack_1" in out, out
+    assert "[greeting] hi @ana  [2J & \"quoted\" \n    in reply to m-1, ticket T-ABC123, webhook-id ack_1" in out, out
     assert "(again, same webhook-id) [greeting]" in out
-    assert "\x1b" not in out
+    assert "\x1b" not in out and "\x9b" not in out and "\x07" not in out
     assert err.count("rejected a delivery from 127.0.0.1") == 3, err
     assert "signature" in err and "not a JSON object" in err
-    assert "2 received, 3 rejected" in err
+    assert "[x ]0;pwned ] x" in out, out
+    assert "3 received, 3 rejected" in err
     # no secret: a clear error, not a receiver that accepts anything
     r = ackbot("receiver", "--listen", f"127.0.0.1:{free_port()}", env={"ACKBOT_WEBHOOK_SECRET": ""})
     assert r.returncode == 1 and "ACKBOT_WEBHOOK_SECRET is unset" in r.stderr and "hint:" in r.stderr
@@ -282,3 +287,137 @@ def test_receiver_gets_the_daemons_replies(ctx):
     docs = [json.loads(line) for line in out.splitlines()]
     assert len(docs) == 1 and docs[0]["in_reply_to"] == "m-7" and "A12345" in docs[0]["text"], docs
     assert "1 received, 0 rejected" in err
+
+
+def test_reload_and_stop_while_the_daemon_starts(ctx):
+    """A signal that came between taking the data directory and setting up the handlers
+    killed the daemon (exit 129 on SIGHUP): the start was held up by another process
+    holding the store's lock."""
+    ctx.write_config()
+    ctx.start()
+    ctx.stop()
+    con = sqlite3.connect(os.path.join(ctx.data, "ackbot.db"), timeout=1, isolation_level=None)
+    con.execute("BEGIN EXCLUSIVE")
+    try:
+        p = ctx.start(wait=False)
+        wait_until(lambda: ackbot("status", "-c", ctx.config).stdout.startswith(
+            f"ackbot is starting: pid {p.pid}"), 10, "the daemon holding its data directory")
+        rl = subprocess.Popen([binary(), "reload", "-c", ctx.config], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env_for_tests())
+        time.sleep(0.5 * SLOW)
+        assert p.poll() is None, f"the daemon died of the signal: {p.returncode}"
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    out, err = rl.communicate(timeout=30 * SLOW)
+    assert rl.returncode == 0, err
+    assert out.startswith(f"reloaded (pid {p.pid})"), out
+    ctx.wait_healthy()
+    r = ackbot("stop", "-c", ctx.config)
+    assert r.returncode == 0 and p.wait(timeout=5) == 0, r.stderr
+
+
+def test_status_trusts_only_this_runs_file(ctx):
+    """A status file with the daemon's pid but another run's boot id (pid reuse after a
+    kill -9, or a container's pid 1) is not this daemon's."""
+    ctx.write_config()
+    p = ctx.start()
+    assert status(ctx, "--wait").returncode == 0
+    path = os.path.join(ctx.data, "ackbot.status")
+    with open(path) as f:
+        doc = json.load(f)
+    assert len(doc["boot"]) == 16 and os.path.isabs(doc["data_dir"]) and os.path.isabs(doc["config"])
+    with open(os.path.join(ctx.data, "ackbot.pid")) as f:
+        assert f.read() == f"{p.pid}\nboot={doc['boot']}\n"
+    doc.update(boot="0123456789abcdef", reload={"seq": 9, "at": 0, "ok": True, "summary": "old",
+                                                 "errors": [], "restart": []})
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    j = json.loads(status(ctx, "--json").stdout)
+    assert j["state"] == "starting" and "reload" not in j, j
+    r = status(ctx, "--wait", "--timeout", "300ms")
+    assert r.returncode == 1 and "has not finished starting" in r.stderr
+
+
+def test_restart_needed_is_judged_against_the_running_configuration(ctx):
+    secret = os.path.join(ctx.dir, "secret")
+    with open(secret, "w") as f:
+        f.write(SECRET + "\n")
+    ctx.write_config(webhook_extra=f"    secret_file: {secret}\n")
+    with open(ctx.config) as f:
+        text = f.read()
+    text = text.replace("    secret_env: TEST_WEBHOOK_SECRET\n", "")
+    with open(ctx.config, "w") as f:
+        f.write(text)
+    ctx.start(secret=None)
+    other = free_port()
+    a = f"127.0.0.1:{ctx.admin}"
+    with open(ctx.config, "w") as f:
+        f.write(text.replace(a, f"127.0.0.1:{other}"))
+    for _ in range(2):      # the second reload still says so: the listener did not move
+        r = ackbot("reload", "-c", ctx.config)
+        assert f"admin.listen ({a} -> 127.0.0.1:{other})" in r.stdout, r.stdout
+    with open(ctx.config, "w") as f:
+        f.write(text)
+    r = ackbot("reload", "-c", ctx.config)
+    assert r.returncode == 0 and "restart" not in r.stdout, r.stdout
+    # a rotated secret file is read at start only: say so
+    with open(secret, "w") as f:
+        f.write("whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=" + "\n")
+    r = ackbot("reload", "-c", ctx.config)
+    assert f"sources: webhook.secret_file ({secret} -> its content changed)" in r.stdout, r.stdout
+    # a source added by a reload is not "enabled: false"
+    with open(ctx.config, "a") as f:
+        f.write("  - type: console\n    name: extra\n")
+    r = ackbot("reload", "-c", ctx.config)
+    assert "sources: extra (console) added" in r.stdout, r.stdout
+    assert "extra        console   not running: added by a reload" in status(ctx).stdout
+
+
+def test_a_status_file_that_cannot_be_written_is_one_warning(ctx):
+    ctx.write_config()
+    os.makedirs(os.path.join(ctx.data, "ackbot.status", "in-the-way"))
+    ctx.start()
+    st, _ = ctx.post(mention(1, "@brand thanks!"))
+    assert st == 202
+    time.sleep(1.2 * SLOW)
+    assert ctx.log_text().count("event=status_file") == 1, ctx.log_text()
+    assert not os.path.exists(os.path.join(ctx.data, ".ackbot.status.tmp"))
+    r = status(ctx)
+    assert r.returncode == 0 and "ackbot is starting" in r.stdout   # no file of this run
+
+
+def test_stop_and_status_reach_a_daemon_whatever_the_configuration_says(ctx):
+    ctx.write_config()
+    p = ctx.start()
+    with open(ctx.config) as f:
+        text = f.read()
+    with open(ctx.config, "w") as f:
+        f.write(text.replace("log_level: debug", "log_level: debug\n\tbroken: tab"))
+    r = ackbot("stop", "-c", ctx.config)
+    assert r.returncode == 1 and "hint: --data-dir DIR reaches the daemon" in r.stderr, r.stderr
+    r = ackbot("reload", "-c", ctx.config)
+    assert r.returncode == 1 and "not reloaded: fix the configuration first" in r.stderr
+    assert p.poll() is None
+    r = ackbot("status", "--data-dir", ctx.data)
+    assert r.returncode == 0 and f"pid {p.pid}" in r.stdout, r.stdout
+    r = ackbot("stop", "--data-dir", ctx.data)
+    assert r.returncode == 0 and r.stdout.strip() == f"stopped (pid {p.pid})"
+
+
+def test_init_refuses_what_would_not_load(ctx):
+    for bad in ("*brand", "!brand", "%x", "?x", "a b"):
+        r = ackbot("init", "--handle", bad, os.path.join(ctx.dir, "x"))
+        assert r.returncode == 2 and "invalid --handle" in r.stderr, (bad, r.stderr)
+    assert not os.path.exists(os.path.join(ctx.dir, "x"))
+    d = os.path.join(ctx.dir, "a", "b c", "it's")
+    r = ackbot("init", d)           # parents made; the commands quoted for a shell
+    assert r.returncode == 0, r.stderr
+    line = [x for x in r.stdout.splitlines() if "ackbot check -c" in x][0]
+    cmd = line.split("ackbot ", 1)[1]
+    r2 = subprocess.run(f"{binary()} {cmd}", shell=True, capture_output=True, text=True,
+                        env=env_for_tests())
+    assert r2.returncode == 0 and r2.stdout.startswith("ok: "), (cmd, r2.stderr)
+    r = subprocess.run([binary().encode(), b"init", os.path.join(ctx.dir, "bad").encode() + b"\xff"],
+                       capture_output=True, env=env_for_tests())
+    assert r.returncode == 2 and b"not UTF-8" in r.stderr, r.stderr
