@@ -554,12 +554,14 @@ cli_open_store(const char *config, int readonly, struct config **c, struct store
 	}
 	diag_free(&d);
 	if (access((*c)->db_path, F_OK) != 0) {
+		if (readonly >= 2)
+			return 2;	/* the caller says it, and frees *c */
 		fprintf(stderr, "ackbot: no store at %s yet (start the daemon once: ackbot run -c %s)\n",
 		    (*c)->db_path, config);
 		config_free(*c);
 		return 1;
 	}
-	if (store_open(st, (*c)->db_path, readonly, &err) != 0) {
+	if (store_open(st, (*c)->db_path, readonly == 1 || readonly == 2, &err) != 0) {
 		fprintf(stderr, "ackbot: %s\n", err.msg);
 		config_free(*c);
 		return 1;
@@ -748,7 +750,19 @@ cmd_handoff(int argc, char **argv)
 		return cli_usage_error(usage_handoff, "%s needs a TICKET", verb);
 	if (!list && !purge && first + 1 < argc)
 		return cli_usage_error(usage_handoff, "unexpected argument '%s'", argv[first + 1]);
-	if (cli_open_store(config, list || show, &c, &st) != 0)
+	if ((rc = cli_open_store(config, list ? 2 : purge ? 3 : show, &c, &st)) == 2) {
+		/* before the first run: nothing there, which is no error */
+		if (list && vals[HV_JSON])
+			puts("[]");
+		else if (list)
+			printf("0 %s handoffs (no store at %s yet: the daemon makes it at its first "
+			    "start)\n", vals[HV_STATUS] ? vals[HV_STATUS] : "open", c->db_path);
+		else
+			printf("nothing to purge: no store at %s yet\n", c->db_path);
+		config_free(c);
+		return 0;
+	}
+	if (rc != 0)
 		return 1;
 	if (list)
 		rc = handoff_list_cmd(st, vals);

@@ -16,8 +16,10 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
  * absent); -1 to go on, else an exit code. */
 int cli_parse_opts(int argc, char **argv, const char *usage, const char *const *flags,
     const char **vals, const char **config, int *first_arg);
-/* The configuration and its store (readonly or not); 0, or 1 after printing why. */
-int cli_open_store(const char *config, int readonly, struct config **c, struct store **st);
+/* The configuration and its store. mode 0: read-write, 1: read-only; 2 and 3: the same,
+ * but a store not made yet returns 2 with *c loaded, without a word. 0, or 1 after
+ * printing why. */
+int cli_open_store(const char *config, int mode, struct config **c, struct store **st);
 
 int cmd_status(int argc, char **argv);
 int cmd_reload(int argc, char **argv);

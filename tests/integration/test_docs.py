@@ -36,6 +36,23 @@ def tour(readme):
     return steps
 
 
+def quick_start_commands(readme):
+    """The commands the Quick start shows inline (`./build/ackbot ...`), in order, but for
+    the interactive ones (a bare `run`: the console REPL, which test_console_repl drives
+    through a pseudo-terminal)."""
+    with open(readme) as f:
+        text = f.read()
+    start = text.index("## Quick start")
+    sec = text[start:text.index("\n## ", start + 1)]
+    out = []
+    for m in re.finditer(r"`([^`]*\./build/ackbot [^`]*)`", sec.replace("\n", " ")):
+        cmd = m.group(1).split(" answers and exits")[0]
+        if re.search(r"(^|\s)\./build/ackbot run\b", cmd) and "|" not in cmd:
+            continue
+        out.append(cmd)
+    return out
+
+
 def commands(body):
     """The block's commands, continuation lines joined."""
     out, cur = [], ""
@@ -68,6 +85,13 @@ def test_readme_tour_runs_as_written(ctx):
 
     script = ["set -eu"]
     n = 0
+    # the Quick start's commands first, as the README has them, then the tour
+    quick = quick_start_commands(os.path.join(root, "README.md"))
+    assert len(quick) >= 4, quick
+    for cmd in quick:
+        n += 1
+        script.append(f"echo '@@@ {n}'")
+        script.append(cmd)
     for st in steps:
         if st[0] == "file":
             path = os.path.join(work, st[1])
@@ -85,7 +109,7 @@ def test_readme_tour_runs_as_written(ctx):
         if k.startswith("ACKBOT_"):
             del env[k]
     r = subprocess.run(["bash", "-c", "\n".join(script)], cwd=work, env=env, capture_output=True,
-                       text=True, timeout=180 * SLOW)
+                       text=True, timeout=180 * SLOW, stdin=subprocess.DEVNULL)
     out, err = r.stdout, r.stderr
     with open(os.path.join(ctx.dir, "tour.out"), "w") as f:
         f.write(out + "\n--- stderr ---\n" + err)
@@ -95,9 +119,10 @@ def test_readme_tour_runs_as_written(ctx):
     parts = dict((int(m.group(1)) if m.group(1) != "end" else 0, m.group(2))
                  for m in re.finditer(r"@@@ (\d+|end)\n(.*?)(?=@@@ |\Z)", out, re.S))
     cmds = [c for st in steps if st[0] == "sh" for c in commands(st[1])]
+    assert len(cmds) + len(quick) == n
 
     def out_of(prefix, nth=0):
-        hits = [i + 1 for i, c in enumerate(cmds) if c.lstrip().startswith(prefix)]
+        hits = [len(quick) + i + 1 for i, c in enumerate(cmds) if c.lstrip().startswith(prefix)]
         assert len(hits) > nth, (prefix, cmds)
         return parts.get(hits[nth], "")
 
@@ -130,3 +155,11 @@ def test_readme_tour_runs_as_written(ctx):
     t2 = re.search(r"^(T-[0-9A-Z]{6}) +open .*damaged_item +ana ", lst2, re.M)
     assert t2 and t2.group(1) != m.group(1) and "1 open handoff" in lst2, lst2
     assert out_of("./build/ackbot stop", 1).startswith("stopped (pid ")
+    # the quick start's commands
+    qs = {c: parts.get(i + 1, "") for i, c in enumerate(quick)}
+    purge = [v for c, v in qs.items() if "handoff purge" in c][0]
+    assert purge.strip(), purge          # it ran (set -e: it exited 0) and said what it did
+    piped = [v for c, v in qs.items() if c.startswith("echo ")][0]
+    assert "[thanks_praise] @you" in piped, piped
+    assert [v for c, v in qs.items() if " init mybot" in c][0].startswith("wrote mybot/ackbot.yaml")
+    assert [v for c, v in qs.items() if "check -c mybot" in c][0].startswith("ok: ")

@@ -216,6 +216,14 @@ def test_store_errors_in_words(ctx):
     # before the first run: no store yet, and how to make one
     r = run("handoff", "show", "-c", cfg, "T-NONE")
     assert "no store at" in r.stderr and "start the daemon once" in r.stderr, r.stderr
+    # listing or purging nothing is no error
+    r = run("handoff", "list", "-c", cfg)
+    assert r.returncode == 0 and r.stdout.startswith("0 open handoffs (no store at "), r
+    r = run("handoff", "list", "--json", "-c", cfg)
+    assert r.returncode == 0 and r.stdout.strip() == "[]"
+    r = run("handoff", "purge", "--source", "console", "-c", cfg)
+    assert r.returncode == 0 and "nothing to purge" in r.stdout
+    assert not os.path.exists(data)
     db = os.path.join(data, "ackbot.db")
     p = subprocess.Popen([binary(), "run", "-c", cfg], stdin=subprocess.PIPE,   # console on
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env_for_tests())
