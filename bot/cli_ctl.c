@@ -521,6 +521,26 @@ static const char usage_stop[] =
     "plus 10s). Exit 0 once it is stopped or when none was running, 1 when it is still\n"
     "running after the timeout.\n";
 
+/* pid is a process that has not exited (a zombie has: only its parent has not looked). */
+static int
+alive(long pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "PID (comm) S ...": the state after the last ')' */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] == '\0')
+		return 0;
+	return p[2] != 'Z' && p[2] != 'X';
+}
+
 int
 cmd_stop(int argc, char **argv)
 {
@@ -561,6 +581,9 @@ cmd_stop(int argc, char **argv)
 		if (view_refresh(&v) != 0)
 			break;
 		if (!v.held || (v.pid > 0 && v.pid != pid)) {	/* gone (maybe restarted since) */
+			/* the lock goes a moment before the process: wait for that too */
+			while (alive(pid) && store_now_ms() < end)
+				usleep(20 * 1000);
 			printf("stopped (pid %ld)\n", pid);
 			view_free(&v);
 			return 0;

@@ -403,6 +403,7 @@ def test_stop_and_status_reach_a_daemon_whatever_the_configuration_says(ctx):
     assert r.returncode == 0 and f"pid {p.pid}" in r.stdout, r.stdout
     r = ackbot("stop", "--data-dir", ctx.data)
     assert r.returncode == 0 and r.stdout.strip() == f"stopped (pid {p.pid})"
+    assert p.wait(timeout=1) == 0       # stopped means exited, not only unlocked
 
 
 def test_init_refuses_what_would_not_load(ctx):
