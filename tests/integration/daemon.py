@@ -31,12 +31,37 @@ def configure(root, build, keep_logs):
         SLOW = 10
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_used_ports = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """A port nobody listens on, from below the kernel's ephemeral range: a later bind to
+    port 0 (a stand-in, a receiver) can never be handed the same port while the daemon
+    has yet to bind it (it once was, while a model trained for 6 s)."""
+    import random
+    low = _ephemeral_low()
+    for _ in range(1000):
+        p = random.randrange(max(1024, low - 12000), low)
+        if p in _used_ports:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _used_ports.add(p)
+        return p
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def binary():
