@@ -1,6 +1,7 @@
 /* cli.c - the `ackbot` command line: run, check, intents test|verify, handoff list|show|
- * claim|resolve. Exit codes: 0 ok, 1 failure (validation, verify, no such ticket),
- * 2 usage, 3 the daemon could not start. */
+ * claim|resolve|purge, model train, eval; status, reload, stop are in cli_ctl.c, init in
+ * init.c, receiver in receiver.c. Exit codes: 0 ok, 1 failure (validation, verify, no such
+ * ticket), 2 usage, 3 the daemon could not start (status, reload: none runs). */
 #include "cli.h"
 
 #include <errno.h>
