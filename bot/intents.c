@@ -114,7 +114,7 @@ intents_free(struct intents *in)
 struct pending_var {
 	char *name, *intent, *file;
 	int line, col;
-	const char *best;	/* the nearest known name, or NULL */
+	char *best;		/* the nearest known name, or NULL */
 	size_t bestd;
 };
 
@@ -461,6 +461,15 @@ check_var(const char *name, size_t len, void *arg)
 			return;
 	for (int i = 0; known[i]; i++)
 		consider(known[i], name, len, &best, &bestd);
+	for (size_t i = 0; i < vc->it->npatterns; i++) {
+		uint32_t count = 0, esize = 0;
+		PCRE2_SPTR table;
+		pcre2_pattern_info(vc->it->patterns[i].re, PCRE2_INFO_NAMECOUNT, &count);
+		pcre2_pattern_info(vc->it->patterns[i].re, PCRE2_INFO_NAMEENTRYSIZE, &esize);
+		pcre2_pattern_info(vc->it->patterns[i].re, PCRE2_INFO_NAMETABLE, &table);
+		for (uint32_t j = 0; j < count; j++)
+			consider((const char *)(table + j * esize + 2), name, len, &best, &bestd);
+	}
 	/* the exact column: the placeholder as written in the file */
 	static const char *const opens[] = { "{{", "{{ ", "{{#", "{{^", "{{&", NULL };
 	for (int i = 0; opens[i]; i++) {
@@ -479,9 +488,11 @@ check_var(const char *name, size_t len, void *arg)
 	nv->file = strdup(L->y->file);
 	nv->line = line;
 	nv->col = col;
-	nv->best = best;
+	nv->best = best != NULL ? strdup(best) : NULL;
 	nv->bestd = bestd;
-	if (nv->name == NULL || nv->intent == NULL || nv->file == NULL) {
+	if (nv->name == NULL || nv->intent == NULL || nv->file == NULL ||
+	    (best != NULL && nv->best == NULL)) {
+		free(nv->best);
 		free(nv->name);
 		free(nv->intent);
 		free(nv->file);
@@ -499,23 +510,25 @@ judge_pending(struct loader *L)
 	for (size_t k = 0; k < L->npending; k++) {
 		struct pending_var *p = &L->pending[k];
 		size_t len = strlen(p->name);
+		const char *best = p->best;
 		int entity = 0;
 		for (size_t i = 0; i < L->in->nentities && !entity; i++)
 			entity = !L->in->entities[i].signal && strcmp(L->in->entities[i].name, p->name) == 0;
 		for (size_t i = 0; i < L->in->nentities && !entity; i++)
 			if (!L->in->entities[i].signal)
-				consider(L->in->entities[i].name, p->name, len, &p->best, &p->bestd);
+				consider(L->in->entities[i].name, p->name, len, &best, &p->bestd);
 		if (!entity) {
-			if (p->best != NULL)
+			if (best != NULL)
 				snprintf(hint, sizeof(hint), "did you mean {{%s}}? Variables: author, name, "
 				    "ticket, intent, an entity (order, tracking, ...) or a named group of a "
-				    "pattern", p->best);
+				    "pattern", best);
 			else
 				snprintf(hint, sizeof(hint), "variables: author, name, ticket, intent, an "
 				    "entity (order, tracking, ...) or a named group (?<name>...) of a pattern");
 			diag_add(L->d, DIAG_ERROR, p->file, p->line, p->col, hint,
 			    "unknown template variable '%s' in intent '%s'", p->name, p->intent);
 		}
+		free(p->best);
 		free(p->name);
 		free(p->intent);
 		free(p->file);

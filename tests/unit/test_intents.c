@@ -278,7 +278,7 @@ TEST(load_errors)
 	    "    colour: red\n"
 	    "  - name: e\n"
 	    "    priority: 5\n"
-	    "    patterns: ['(?<ord>x)']\n"
+	    "    patterns: ['(?<ordr>x)']\n"
 	    "    reply: '{{order}}'\n", &d, NULL);
 
 	CHECK(in == NULL);
@@ -288,8 +288,10 @@ TEST(load_errors)
 	CHECK(diag_has(&d, 13, 12, "template: unclosed '{{' at offset 3"));
 	CHECK(diag_has(&d, 14, 35, "invalid value 'asap' for 'handoff.priority' (expected urgent, high, normal or low)"));
 	CHECK(diag_has(&d, 15, 5, "unknown key 'colour' in an intent"));
-	CHECK(diag_has(&d, 19, 12, "template variable 'order' is not known in intent 'e' (it will render as its default)"));
-	CHECK_INT(d.items[d.n - 1].severity, DIAG_WARNING);
+	CHECK(diag_has(&d, 19, 13, "unknown template variable 'order' in intent 'e'"));
+	/* an unknown variable is an error, and the hint names the closest group */
+	CHECK_INT(d.items[d.n - 1].severity, DIAG_ERROR);
+	CHECK(d.items[d.n - 1].hint != NULL && strstr(d.items[d.n - 1].hint, "did you mean {{ordr}}?") != NULL);
 	diag_free(&d);
 }
 
