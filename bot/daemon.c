@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -855,6 +857,45 @@ start_loop_side(struct daemon *d, struct diag *dg)
 	return 0;
 }
 
+/* Opens the store and recovers the outbox (the leases of a dead past end before the
+ * loop's short lock waits begin). Another process holding the store's lock (an operator's
+ * sqlite3, a CLI command, a backup) holds the start up, not fails it: the daemon waits
+ * up to START_LOCK_WAIT_MS, saying so once, and SIGTERM/SIGINT meanwhile stop it cleanly
+ * (a SIGHUP stays pending for the handlers to come). 0, 1 when told to stop, -1 on error. */
+#define START_LOCK_WAIT_MS 60000
+static int
+open_store_waiting(struct daemon *d, struct ack_err *err)
+{
+	int64_t start = store_now_ms();
+	int said = 0;
+	sigset_t stop;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	for (;;) {
+		ack_err_clear(err);
+		if (store_open(&d->store, d->cfg->db_path, 0, err) == 0 &&
+		    outbox_open(&d->outbox, d->store, NULL, err) == 0 &&
+		    outbox_recover(d->outbox, err) == 0 &&
+		    d->store->ops->defer_sync(d->store, 1, err) == 0)
+			return 0;
+		outbox_close(d->outbox);
+		d->outbox = NULL;
+		store_close(d->store);
+		d->store = NULL;
+		if (err->code != ACK_ETEMP || store_now_ms() - start >= START_LOCK_WAIT_MS)
+			return -1;
+		if (!said++)
+			log_warn("main", "store_locked", "error=%s waiting=%ds hint=%s",
+			    log_q(err->msg), START_LOCK_WAIT_MS / 1000,
+			    log_q("another process holds the store's lock: the start goes on when it lets go"));
+		struct timespec ts = { 0, 250 * 1000 * 1000 };
+		if (sigtimedwait(&stop, NULL, &ts) > 0)
+			return 1;
+	}
+}
+
 int
 daemon_run(const struct daemon_opts *o)
 {
@@ -862,7 +903,7 @@ daemon_run(const struct daemon_opts *o)
 	struct daemon dm, *d = &dm;
 	struct diag dg;
 	struct ack_err err;
-	int code = 3;
+	int code = 3, rc;
 
 	memset(d, 0, sizeof(*d));
 	d->lock_fd[0] = d->lock_fd[1] = -1;
@@ -906,13 +947,11 @@ daemon_run(const struct daemon_opts *o)
 		goto out_cfg;
 	d->status = status_new(d->cfg, d->admin.started_ms, d->boot_id);	/* NULL: no file */
 	status_flush(d->status, NULL, 0, d->cfg, 1);	/* "starting" */
-	/* the leases of a dead past end before the loop's short lock waits begin: a CLI command
-	 * holding the lock for a moment must not fail the start */
-	if (store_open(&d->store, d->cfg->db_path, 0, &err) != 0 ||
-	    outbox_open(&d->outbox, d->store, NULL, &err) != 0 ||
-	    outbox_recover(d->outbox, &err) != 0 ||
-	    d->store->ops->defer_sync(d->store, 1, &err) != 0) {
-		log_error("main", "start_failed", "error=%s", log_q(err.msg));
+	if ((rc = open_store_waiting(d, &err)) != 0) {
+		if (rc > 0)	/* told to stop while waiting */
+			code = 0;
+		else
+			log_error("main", "start_failed", "error=%s", log_q(err.msg));
 		goto out_store;
 	}
 	if (load_guard(d->cfg, d->intents, d->store) != 0)

@@ -317,6 +317,44 @@ def test_reload_and_stop_while_the_daemon_starts(ctx):
     assert r.returncode == 0 and p.wait(timeout=5) == 0, r.stderr
 
 
+def test_a_store_locked_at_start_holds_the_start_up_not_fails_it(ctx):
+    """Another process holding the store's write lock longer than the 2 s busy timeout
+    (an operator's sqlite3, a backup) failed the start ("begin: database is locked",
+    exit 3). Now the daemon waits, says so once, and starts when the lock goes; a
+    SIGTERM while it waits stops it cleanly."""
+    ctx.write_config()
+    ctx.start()
+    ctx.stop()
+    con = sqlite3.connect(os.path.join(ctx.data, "ackbot.db"), timeout=1, isolation_level=None)
+    con.execute("BEGIN EXCLUSIVE")
+    try:
+        p = ctx.start(wait=False)
+        wait_until(lambda: "event=store_locked" in ctx.log_tail(), 10, "the wait said")
+        time.sleep(3)   # past the old 2 s busy timeout
+        assert p.poll() is None, f"the start failed:\n{ctx.log_tail()}"
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    ctx.wait_healthy()
+    assert ctx.log_text().count("event=store_locked") == 1
+    assert "start_failed" not in ctx.log_text()
+    st, _ = ctx.post(mention(1, "@brand thanks, great service!", handle="ana"))
+    assert st == 202
+    ctx.stop()
+
+    con = sqlite3.connect(os.path.join(ctx.data, "ackbot.db"), timeout=1, isolation_level=None)
+    con.execute("BEGIN EXCLUSIVE")
+    try:
+        p = ctx.start(wait=False)
+        wait_until(lambda: ctx.log_tail().count("event=store_locked") == 1, 10, "the wait said")
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=5 * SLOW) == 0, ctx.log_tail()
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    assert "start_failed" not in ctx.log_tail()
+
+
 def test_status_trusts_only_this_runs_file(ctx):
     """A status file with the daemon's pid but another run's boot id (pid reuse after a
     kill -9, or a container's pid 1) is not this daemon's."""

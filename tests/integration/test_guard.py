@@ -492,7 +492,10 @@ def test_missing_model_is_trained_at_start_and_written(ctx):
     s = shared()
     path = os.path.join(ctx.dir, "models", "guard.model")
     os.makedirs(os.path.dirname(path))
-    r = setup(ctx, model=path)
+    r = ctx.receiver()
+    configure(ctx, reply_url=r.url, model=path)
+    ctx.start(wait=False)
+    ctx.wait_healthy(timeout=60)    # training comes first: under valgrind, minutes
     assert os.path.exists(path) and os.path.getsize(path) > 0
     log = ctx.log_text()
     assert "event=model_trained" in log and "event=model_loaded" not in log, log
